@@ -1,0 +1,45 @@
+# The two commands a new user needs: `make run` and `make test` (README.md).
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+SANITIZE ?= OFF
+JOBS ?= $(shell nproc)
+LAKE ?= $(CURDIR)/lake
+
+.PHONY: all setup build run test unit integration bench bench-setup clean format
+
+all: build
+
+setup:
+	@scripts/setup
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DFINLAKE_SANITIZE=$(SANITIZE)
+
+build: setup $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The main job on an embedded lake: create it, load synthetic daily bars, query them.
+run: build
+	$(BUILD_DIR)/finlake --lake $(LAKE) demo
+
+# Every test: unit (GoogleTest, sanitizers on) and integration/interop (pytest).
+test:
+	@scripts/setup --test
+	@$(MAKE) --no-print-directory build BUILD_DIR=build-test BUILD_TYPE=RelWithDebInfo SANITIZE=ON
+	@$(MAKE) --no-print-directory unit integration BUILD_DIR=build-test
+
+unit:
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+integration:
+	FINLAKE_BIN=$(CURDIR)/$(BUILD_DIR)/finlake .venv/bin/python -m pytest -q tests/integration
+
+bench-setup:
+	@scripts/setup --bench
+
+bench: bench-setup build
+	cmake --build $(BUILD_DIR) --target finlake_bench -j $(JOBS)
+	FINLAKE_BIN=$(CURDIR)/$(BUILD_DIR)/finlake .venv/bin/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf build build-test

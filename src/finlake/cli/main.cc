@@ -1,0 +1,459 @@
+// finlake: the one binary. `finlake --help` lists the commands.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "finlake/cli/output.h"
+#include "finlake/core/limits.h"
+#include "finlake/core/strings.h"
+#include "finlake/sql/lake.h"
+#include "finlake/sql/query_engine.h"
+
+namespace finlake::cli {
+namespace {
+
+using nlohmann::json;
+
+int Fail(const Status& status) {
+  std::cerr << "finlake: error: " << status.message() << "\n";
+  return 1;
+}
+
+std::string CurrentUser() {
+  const char* user = std::getenv("USER");
+  return user ? user : "unknown";
+}
+
+// Tests stop a writer at a named crash point (FINLAKE_TEST_CRASH_AT=log_linked, ...).
+void InstallCrashHook(Storage& storage) {
+  const char* point = std::getenv("FINLAKE_TEST_CRASH_AT");
+  if (point == nullptr || *point == '\0') return;
+  std::string wanted = point;
+  storage.SetCrashHook([wanted](CrashPoint reached) {
+    if (wanted == CrashPointName(reached)) {
+      std::cerr << "finlake: test crash at " << wanted << "\n";
+      ::_exit(86);
+    }
+  });
+}
+
+Result<std::unique_ptr<sql::Lake>> OpenLake(const std::string& dir, bool create = false) {
+  sql::LakeOptions options;
+  options.create = create;
+  ASSIGN_OR_RETURN(auto lake, sql::Lake::Open(dir, options));
+  InstallCrashHook(lake->storage());
+  return lake;
+}
+
+// Reads `path` as the rows of a SELECT: CSV, Parquet or JSON, by --format or extension.
+Result<std::string> SourceSql(engine::Connection& connection, const std::string& path, std::string format,
+                              const delta::Schema* table_schema) {
+  if (::access(path.c_str(), R_OK) != 0) return Status::NotFound("input file " + path + " does not exist or is not readable");
+  if (format.empty()) {
+    std::string lower = ToLower(path);
+    if (EndsWith(lower, ".csv") || EndsWith(lower, ".csv.gz") || EndsWith(lower, ".tsv")) format = "csv";
+    else if (EndsWith(lower, ".parquet")) format = "parquet";
+    else if (EndsWith(lower, ".json") || EndsWith(lower, ".jsonl") || EndsWith(lower, ".ndjson")) format = "json";
+    else return Status::InvalidArgument("cannot tell the format of " + path + " from its name; pass --format csv|parquet|json");
+  }
+  if (format == "parquet") return "SELECT * FROM read_parquet(" + SqlQuote(path) + ")";
+  if (format == "json") return "SELECT * FROM read_json_auto(" + SqlQuote(path) + ")";
+  if (format != "csv") return Status::InvalidArgument("unknown --format '" + format + "' (use csv, parquet or json)");
+  std::string base = "read_csv(" + SqlQuote(path) + ", header=true";
+  if (table_schema == nullptr) return "SELECT * FROM " + base + ")";
+  // Read the CSV's columns with the table's types, so "42" lands as the table's type
+  // and a bad value fails in the CSV reader, naming the line.
+  auto columns = connection.Describe("SELECT * FROM " + base + ")");
+  if (!columns.ok()) return columns.status().WithContext(path);
+  std::vector<std::string> types;
+  for (const auto& [name, type] : *columns) {
+    if (const delta::StructField* field = table_schema->Find(name)) {
+      types.push_back(SqlQuote(name) + ": " + SqlQuote(delta::ToDuckDbType(field->type)));
+    }
+  }
+  if (!types.empty()) base += ", types={" + Join(types, ", ") + "}";
+  return "SELECT * FROM " + base + ")";
+}
+
+Result<std::map<std::string, std::string>> ParseProperties(const std::vector<std::string>& items) {
+  std::map<std::string, std::string> properties;
+  for (const std::string& item : items) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return Status::InvalidArgument("property '" + item + "' must be key=value");
+    properties[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return properties;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::string part : Split(text, ',')) {
+    part.erase(0, part.find_first_not_of(" \t"));
+    part.erase(part.find_last_not_of(" \t") + 1);
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+// "symbol VARCHAR, close DOUBLE" -> a Delta schema, through DuckDB's own type parser.
+Result<delta::Schema> ParseSchemaSpec(engine::Connection& connection, const std::string& spec) {
+  std::string probe = "finlake_schema_probe_" + NewUuid().substr(0, 8);
+  Status created = connection.Execute("CREATE TEMP TABLE " + probe + " (" + spec + ")");
+  if (!created.ok()) return Status::InvalidArgument("--schema '" + spec + "' is not a column list: " + created.message());
+  auto described = connection.Describe("SELECT * FROM " + probe);
+  (void)connection.Execute("DROP TABLE " + probe);
+  if (!described.ok()) return described.status();
+  delta::Schema schema;
+  for (const auto& [name, type] : *described) {
+    ASSIGN_OR_RETURN(delta::DataType delta_type, delta::FromDuckDbType(type, name));
+    schema.fields.push_back(delta::StructField{name, delta_type, true, json::object()});
+  }
+  return schema;
+}
+
+std::string FormatSchema(const delta::Schema& schema, const std::vector<std::string>& partitions) {
+  std::string out;
+  for (const auto& field : schema.fields) {
+    bool partition = std::find(partitions.begin(), partitions.end(), field.name) != partitions.end();
+    out += "  " + field.name + "  " + delta::ToDuckDbType(field.type) + "  (" + field.type.Name() +
+           (field.nullable ? "" : ", not null") + (partition ? ", partition" : "") + ")\n";
+  }
+  return out;
+}
+
+int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats) {
+  auto engine = sql::QueryEngine::Create(&lake);
+  if (!engine.ok()) return Fail(engine.status());
+  auto prepared = (*engine)->Prepare(text);
+  if (!prepared.ok()) return Fail(prepared.status());
+  for (const sql::PreparedQuery& query : *prepared) {
+    if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
+      std::string sql;
+      if (format == OutputFormat::kParquet) {
+        if (output.empty()) return Fail(Status::InvalidArgument("--format parquet needs --output FILE"));
+        sql = "COPY (" + query.sql + ") TO " + SqlQuote(output) + " (FORMAT parquet, COMPRESSION zstd)";
+      } else {
+        sql = "SELECT to_json(__row)::VARCHAR FROM (" + query.sql + ") AS __row";
+      }
+      auto result = (*engine)->connection().Query(sql);
+      if (!result.ok()) return Fail(result.status());
+      if (format == OutputFormat::kJson) {
+        std::ofstream file;
+        std::ostream& out = output.empty() ? std::cout : (file.open(output), file);
+        out << "[";
+        for (int64_t r = 0; r < (*result)->row_count(); ++r) out << (r ? ",\n " : "") << (*result)->GetString(0, r);
+        out << "]\n";
+      }
+    } else {
+      auto result = (*engine)->Run(query);
+      if (!result.ok()) return Fail(result.status());
+      std::ofstream file;
+      std::ostream& out = output.empty() ? std::cout : (file.open(output), file);
+      if (format == OutputFormat::kCsv) PrintCsv(**result, out);
+      else PrintTable(**result, out, limits::kTableFormatRowsMax);
+    }
+    if (stats || query.explain) {
+      for (const sql::TableRead& read : query.reads) {
+        std::cerr << "-- " << read.table << ": version " << read.version << ", " << read.files << " files scanned\n";
+      }
+    }
+  }
+  return 0;
+}
+
+int Shell(sql::Lake& lake, OutputFormat format) {
+  std::cout << "finlake SQL shell on " << lake.dir() << ". End statements with ';'. Ctrl-D quits.\n";
+  std::string buffer, line;
+  while (true) {
+    std::cout << (buffer.empty() ? "finlake> " : "      -> ") << std::flush;
+    if (!std::getline(std::cin, line)) break;
+    buffer += line + "\n";
+    if (line.find(';') == std::string::npos) continue;
+    RunSql(lake, buffer, format, "", false);
+    buffer.clear();
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+// The main job of `make run`: a lake with synthetic daily bars, and a few queries.
+int Demo(const std::string& lake_dir) {
+  auto lake = OpenLake(lake_dir, /*create=*/true);
+  if (!lake.ok()) return Fail(lake.status());
+  const std::string name = "silver.bars_1d";
+  auto connection = (*lake)->database().Connect();
+  if (!connection.ok()) return Fail(connection.status());
+  // Weekday sessions of 2024-2025 for five symbols; a deterministic random walk.
+  const std::string source = R"sql(
+    WITH symbols(symbol, exchange, region, base) AS (
+      VALUES ('AAPL', 'XNAS', 'us', 185.0), ('MSFT', 'XNAS', 'us', 375.0), ('JPM', 'XNYS', 'us', 170.0),
+             ('SAP', 'XETR', 'eu', 140.0), ('HSBA', 'XLON', 'uk', 6.2)),
+    days AS (
+      SELECT d::DATE AS session_date FROM range(DATE '2024-01-02', DATE '2026-01-01', INTERVAL 1 DAY) t(d)
+      WHERE dayofweek(d) BETWEEN 1 AND 5),
+    walk AS (
+      SELECT s.symbol, s.exchange, s.region, d.session_date,
+             s.base * exp(sum(((hash(s.symbol || d.session_date::VARCHAR) % 2001)::BIGINT - 1000) / 60000.0)
+               OVER (PARTITION BY s.symbol ORDER BY d.session_date)) AS close
+      FROM symbols s, days d)
+    SELECT symbol, session_date,
+           (session_date::TIMESTAMP + INTERVAL 21 HOUR)::TIMESTAMPTZ AS ts,
+           round(close * 0.995, 4) AS open, round(close * 1.01, 4) AS high, round(close * 0.985, 4) AS low,
+           round(close, 4) AS close, round(close, 4) AS adj_close,
+           (1000000 + hash(symbol || session_date::VARCHAR) % 5000000)::BIGINT AS volume,
+           CASE region WHEN 'us' THEN 'USD' WHEN 'eu' THEN 'EUR' ELSE 'GBP' END AS currency,
+           exchange, region, 'generator' AS source, now()::TIMESTAMPTZ AS ingested_at
+    FROM walk)sql";
+  auto table = (*lake)->OpenTable(name);
+  if (!table.ok()) {
+    auto schema = (*connection)->Describe(source);
+    if (!schema.ok()) return Fail(schema.status());
+    table::CreateSpec spec;
+    for (const auto& [column, type] : *schema) {
+      auto delta_type = delta::FromDuckDbType(type, column);
+      if (!delta_type.ok()) return Fail(delta_type.status());
+      spec.schema.fields.push_back(delta::StructField{column, *delta_type, true, json::object()});
+    }
+    spec.partition_columns = {"region"};
+    spec.description = "Daily bars, one row per (symbol, session_date)";
+    table = (*lake)->CreateTable(name, spec, CurrentUser());
+    if (!table.ok()) return Fail(table.status());
+  }
+  auto written = (*table)->Overwrite(source);
+  if (!written.ok()) return Fail(written.status());
+  std::cout << "Lake " << (*lake)->dir() << ": wrote " << written->rows_written << " synthetic daily bars into "
+            << name << " (version " << written->version << ", " << written->files_added << " files)\n\n";
+  const std::vector<std::pair<std::string, std::string>> queries = {
+      {"Sessions and last close per symbol",
+       "SELECT symbol, count(*) AS sessions, max(session_date) AS last_session, "
+       "arg_max(close, session_date) AS last_close FROM silver.bars_1d GROUP BY symbol ORDER BY symbol"},
+      {"Average close per region and year",
+       "SELECT region, year(session_date) AS year, round(avg(close), 2) AS avg_close, sum(volume) AS volume "
+       "FROM silver.bars_1d GROUP BY ALL ORDER BY ALL"},
+      {"Table history", "SELECT count(*) AS rows_now FROM silver.bars_1d"},
+  };
+  for (const auto& [title, query] : queries) {
+    std::cout << "== " << title << "\n" << query << "\n";
+    if (int rc = RunSql(**lake, query, OutputFormat::kTable, "", false); rc != 0) return rc;
+    std::cout << "\n";
+  }
+  std::cout << "Try: " << "build/finlake --lake " << lake_dir << " sql \"SELECT * FROM silver.bars_1d LIMIT 5\"\n";
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"finlake: a financial market-data lakehouse in one binary.\n"
+               "Tables are Delta Lake (Parquet + _delta_log); query them with SQL."};
+  app.require_subcommand(1);
+  std::string lake_dir = std::getenv("FINLAKE_LAKE") ? std::getenv("FINLAKE_LAKE") : "./lake";
+  app.add_option("--lake", lake_dir, "Lake directory (default $FINLAKE_LAKE, else ./lake)")->capture_default_str();
+  app.fallthrough();
+
+  auto* init = app.add_subcommand("init", "Create a lake: directories, catalog, namespaces bronze/silver/gold/system");
+
+  auto* create_ns = app.add_subcommand("create-namespace", "Create a namespace");
+  std::string ns_name, ns_description;
+  create_ns->add_option("name", ns_name, "Namespace name")->required();
+  create_ns->add_option("--description", ns_description, "What it holds");
+
+  auto* tables = app.add_subcommand("tables", "List tables (of one namespace)");
+  std::string tables_ns;
+  tables->add_option("namespace", tables_ns, "Only this namespace");
+
+  auto* describe = app.add_subcommand("describe", "Show a table's schema, partitioning, version and files");
+  std::string describe_name;
+  int64_t describe_version = -1;
+  describe->add_option("table", describe_name, "namespace.table")->required();
+  describe->add_option("--version", describe_version, "Describe this version instead of the latest");
+
+  auto* history = app.add_subcommand("history", "List a table's commits, newest first");
+  std::string history_name;
+  int64_t history_limit = 0;
+  history->add_option("table", history_name, "namespace.table")->required();
+  history->add_option("--limit", history_limit, "At most this many commits");
+
+  auto* create_table = app.add_subcommand("create-table", "Create an empty table");
+  std::string ct_name, ct_schema, ct_partition, ct_description;
+  std::vector<std::string> ct_properties;
+  create_table->add_option("table", ct_name, "namespace.table")->required();
+  create_table->add_option("--schema", ct_schema, "Columns as SQL: \"symbol VARCHAR, close DOUBLE\"")->required();
+  create_table->add_option("--partition-by", ct_partition, "Partition columns, comma-separated");
+  create_table->add_option("--property", ct_properties, "Delta table property key=value (repeatable)");
+  create_table->add_option("--description", ct_description, "What the table holds");
+
+  auto* import = app.add_subcommand("import", "Load a CSV, Parquet or JSON file into a table");
+  std::string im_name, im_file, im_format, im_mode = "append", im_partition, im_where;
+  bool im_create = false, im_add_columns = false;
+  import->add_option("table", im_name, "namespace.table")->required();
+  import->add_option("file", im_file, "Input file")->required();
+  import->add_option("--format", im_format, "csv, parquet or json (default: from the file name)");
+  import->add_flag("--create", im_create, "Create the table from the file's columns if it does not exist");
+  import->add_option("--partition-by", im_partition, "With --create: partition columns, comma-separated");
+  import->add_option("--mode", im_mode, "append or overwrite")->check(CLI::IsMember({"append", "overwrite"}))->capture_default_str();
+  import->add_option("--replace-where", im_where, "With --mode overwrite: replace only partitions matching this predicate");
+  import->add_flag("--add-columns", im_add_columns, "Add the file's new columns to the table (schema evolution)");
+
+  auto* reg = app.add_subcommand("register", "Register an existing Delta table (not copied)");
+  std::string reg_name, reg_path, reg_description;
+  reg->add_option("table", reg_name, "namespace.table")->required();
+  reg->add_option("path", reg_path, "The table's directory")->required();
+  reg->add_option("--description", reg_description, "What the table holds");
+
+  auto* sql_cmd = app.add_subcommand("sql", "Run SQL over lake tables (interactive shell without a query)");
+  std::string sql_text, sql_format = "table", sql_output;
+  bool sql_stats = false;
+  sql_cmd->add_option("query", sql_text, "SELECT ... FROM namespace.table [AT (VERSION => n)] ...");
+  sql_cmd->add_option("--format", sql_format, "table, csv, json or parquet")->capture_default_str();
+  sql_cmd->add_option("-o,--output", sql_output, "Write the result to this file");
+  sql_cmd->add_flag("--stats", sql_stats, "Print per table the version read and files scanned (stderr)");
+
+  auto* demo = app.add_subcommand("demo", "The main job on an embedded lake: synthetic daily bars and queries");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+
+  if (init->parsed()) {
+    auto lake = OpenLake(lake_dir, /*create=*/true);
+    if (!lake.ok()) return Fail(lake.status());
+    std::cout << "lake ready at " << (*lake)->dir() << "\n";
+    return 0;
+  }
+  if (demo->parsed()) return Demo(lake_dir);
+
+  auto lake = OpenLake(lake_dir);
+  if (!lake.ok()) return Fail(lake.status());
+  sql::Lake& l = **lake;
+
+  if (create_ns->parsed()) {
+    Status status = l.catalog().CreateNamespace(ns_name, ns_description);
+    if (status.ok()) status = l.storage().MakeDirs(l.dir() + "/" + ns_name);
+    return status.ok() ? 0 : Fail(status);
+  }
+  if (tables->parsed()) {
+    auto entries = l.catalog().ListTables(tables_ns.empty() ? std::nullopt : std::optional<std::string>(tables_ns));
+    if (!entries.ok()) return Fail(entries.status());
+    for (const auto& entry : *entries) {
+      std::cout << entry.QualifiedName() << "\t" << entry.location << (entry.external ? "\t(registered)" : "")
+                << (entry.description.empty() ? "" : "\t" + entry.description) << "\n";
+    }
+    return 0;
+  }
+  if (describe->parsed()) {
+    auto table = l.OpenTable(describe_name);
+    if (!table.ok()) return Fail(table.status());
+    auto snapshot = (*table)->Load(describe_version >= 0 ? std::optional<int64_t>(describe_version) : std::nullopt);
+    if (!snapshot.ok()) return Fail(snapshot.status());
+    auto entry = l.Resolve(describe_name);
+    int64_t bytes = 0;
+    for (const auto& file : snapshot->files) bytes += file.size;
+    std::cout << "table:      " << entry->QualifiedName() << "\n"
+              << "location:   " << entry->location << "\n"
+              << "owner:      " << entry->owner << "\n"
+              << "created:    " << entry->created_at << "\n"
+              << "description: " << entry->description << "\n"
+              << "version:    " << snapshot->version << " (" << FormatIsoMillis(snapshot->commit_timestamp_ms) << ")\n"
+              << "protocol:   reader " << snapshot->protocol.min_reader_version << ", writer "
+              << snapshot->protocol.min_writer_version << "\n"
+              << "partitions: " << Join(snapshot->metadata.partition_columns, ", ") << "\n"
+              << "files:      " << snapshot->files.size() << " (" << bytes << " bytes)\n";
+    int64_t records = snapshot->NumRecords();
+    if (records >= 0) std::cout << "rows:       " << records << "\n";
+    for (const auto& [key, value] : snapshot->metadata.configuration) std::cout << "property:   " << key << "=" << value << "\n";
+    std::cout << "columns:\n" << FormatSchema(snapshot->schema, snapshot->metadata.partition_columns);
+    return 0;
+  }
+  if (history->parsed()) {
+    auto table = l.OpenTable(history_name);
+    if (!table.ok()) return Fail(table.status());
+    auto entries = (*table)->log().History(history_limit);
+    if (!entries.ok()) return Fail(entries.status());
+    std::cout << "version\ttimestamp\toperation\tparameters\n";
+    for (const auto& entry : *entries) {
+      std::string parameters = entry.commit_info.is_object() && entry.commit_info.contains("operationParameters")
+                                   ? entry.commit_info["operationParameters"].dump()
+                                   : "";
+      std::cout << entry.version << "\t" << FormatIsoMillis(entry.timestamp_ms) << "\t" << entry.operation << "\t"
+                << parameters << "\n";
+    }
+    return 0;
+  }
+  if (create_table->parsed()) {
+    auto connection = l.database().Connect();
+    if (!connection.ok()) return Fail(connection.status());
+    auto schema = ParseSchemaSpec(**connection, ct_schema);
+    if (!schema.ok()) return Fail(schema.status());
+    auto properties = ParseProperties(ct_properties);
+    if (!properties.ok()) return Fail(properties.status());
+    table::CreateSpec spec;
+    spec.schema = *schema;
+    spec.partition_columns = SplitList(ct_partition);
+    spec.properties = *properties;
+    if (!ct_description.empty()) spec.description = ct_description;
+    auto table = l.CreateTable(ct_name, spec, CurrentUser());
+    if (!table.ok()) return Fail(table.status());
+    std::cout << "created " << ct_name << " at " << (*table)->root() << "\n";
+    return 0;
+  }
+  if (import->parsed()) {
+    auto connection = l.database().Connect();
+    if (!connection.ok()) return Fail(connection.status());
+    auto table = l.OpenTable(im_name);
+    if (!table.ok()) {
+      if (!im_create || table.status().code() != StatusCode::kNotFound) return Fail(table.status());
+      auto source = SourceSql(**connection, im_file, im_format, nullptr);
+      if (!source.ok()) return Fail(source.status());
+      auto columns = (*connection)->Describe(*source);
+      if (!columns.ok()) return Fail(columns.status().WithContext(im_file));
+      table::CreateSpec spec;
+      for (const auto& [column, type] : *columns) {
+        auto delta_type = delta::FromDuckDbType(type, column);
+        if (!delta_type.ok()) return Fail(delta_type.status().WithContext(im_file));
+        spec.schema.fields.push_back(delta::StructField{column, *delta_type, true, json::object()});
+      }
+      spec.partition_columns = SplitList(im_partition);
+      table = l.CreateTable(im_name, spec, CurrentUser());
+      if (!table.ok()) return Fail(table.status());
+    }
+    auto snapshot = (*table)->Load();
+    if (!snapshot.ok()) return Fail(snapshot.status());
+    auto source = SourceSql(**connection, im_file, im_format, &snapshot->schema);
+    if (!source.ok()) return Fail(source.status());
+    table::WriteOptions options;
+    options.add_new_columns = im_add_columns;
+    if (!im_where.empty()) {
+      if (im_mode != "overwrite") return Fail(Status::InvalidArgument("--replace-where needs --mode overwrite"));
+      options.replace_where = im_where;
+    }
+    auto written = im_mode == "overwrite" ? (*table)->Overwrite(*source, options) : (*table)->Append(*source, options);
+    if (!written.ok()) return Fail(written.status().WithContext("import " + im_file + " into " + im_name));
+    std::cout << "imported " << written->rows_written << " rows into " << im_name << " (version " << written->version
+              << ", " << written->files_added << " files added, " << written->files_removed << " removed)\n";
+    return 0;
+  }
+  if (reg->parsed()) {
+    Status status = l.Register(reg_name, reg_path, reg_description, CurrentUser());
+    if (!status.ok()) return Fail(status);
+    std::cout << "registered " << reg_name << " -> " << reg_path << "\n";
+    return 0;
+  }
+  if (sql_cmd->parsed()) {
+    auto format = ParseOutputFormat(sql_format);
+    if (!format.ok()) return Fail(format.status());
+    if (sql_text.empty()) return Shell(l, *format);
+    return RunSql(l, sql_text, *format, sql_output, sql_stats);
+  }
+  return 0;
+}
+
+}  // namespace finlake::cli
+
+int main(int argc, char** argv) { return finlake::cli::Main(argc, argv); }

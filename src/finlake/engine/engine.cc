@@ -1,0 +1,181 @@
+#include "finlake/engine/engine.h"
+
+#include <cstring>
+
+namespace finlake::engine {
+
+using nlohmann::json;
+
+std::string QueryResult::GetString(int64_t column, int64_t row) {
+  if (duckdb_value_is_null(&result_, column, row)) return "";
+  char* text = duckdb_value_varchar(&result_, column, row);
+  std::string out = text == nullptr ? "" : text;
+  duckdb_free(text);
+  return out;
+}
+
+Status Connection::Execute(const std::string& sql) {
+  duckdb_result result;
+  duckdb_state state = duckdb_query(connection_, sql.c_str(), &result);
+  Status status;
+  if (state != DuckDBSuccess) {
+    const char* error = duckdb_result_error(&result);
+    status = Status::InvalidArgument(error ? error : "DuckDB query failed");
+  }
+  duckdb_destroy_result(&result);
+  return status;
+}
+
+Result<std::unique_ptr<QueryResult>> Connection::Query(const std::string& sql) {
+  duckdb_result result;
+  if (duckdb_query(connection_, sql.c_str(), &result) != DuckDBSuccess) {
+    const char* error = duckdb_result_error(&result);
+    Status status = Status::InvalidArgument(error ? error : "DuckDB query failed");
+    duckdb_destroy_result(&result);
+    return status;
+  }
+  return std::make_unique<QueryResult>(result);
+}
+
+namespace {
+
+std::string ReadString(duckdb_vector vector, idx_t row) {
+  auto* strings = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vector));
+  duckdb_string_t value = strings[row];
+  return std::string(duckdb_string_t_data(&value), duckdb_string_t_length(value));
+}
+
+json CellToJson(duckdb_vector vector, duckdb_logical_type type, idx_t row) {
+  uint64_t* validity = duckdb_vector_get_validity(vector);
+  if (validity != nullptr && !duckdb_validity_row_is_valid(validity, row)) return nullptr;
+  void* data = duckdb_vector_get_data(vector);
+  switch (duckdb_get_type_id(type)) {
+    case DUCKDB_TYPE_BOOLEAN: return static_cast<bool*>(data)[row];
+    case DUCKDB_TYPE_TINYINT: return static_cast<int8_t*>(data)[row];
+    case DUCKDB_TYPE_SMALLINT: return static_cast<int16_t*>(data)[row];
+    case DUCKDB_TYPE_INTEGER: return static_cast<int32_t*>(data)[row];
+    case DUCKDB_TYPE_BIGINT: return static_cast<int64_t*>(data)[row];
+    case DUCKDB_TYPE_UTINYINT: return static_cast<uint8_t*>(data)[row];
+    case DUCKDB_TYPE_USMALLINT: return static_cast<uint16_t*>(data)[row];
+    case DUCKDB_TYPE_UINTEGER: return static_cast<uint32_t*>(data)[row];
+    case DUCKDB_TYPE_UBIGINT: return static_cast<uint64_t*>(data)[row];
+    case DUCKDB_TYPE_FLOAT: return static_cast<float*>(data)[row];
+    case DUCKDB_TYPE_DOUBLE: return static_cast<double*>(data)[row];
+    case DUCKDB_TYPE_VARCHAR:
+    case DUCKDB_TYPE_BLOB: return ReadString(vector, row);
+    case DUCKDB_TYPE_LIST: {
+      auto* entries = static_cast<duckdb_list_entry*>(data);
+      duckdb_vector child = duckdb_list_vector_get_child(vector);
+      duckdb_logical_type child_type = duckdb_list_type_child_type(type);
+      json out = json::array();
+      for (idx_t i = 0; i < entries[row].length; ++i) {
+        out.push_back(CellToJson(child, child_type, entries[row].offset + i));
+      }
+      duckdb_destroy_logical_type(&child_type);
+      return out;
+    }
+    case DUCKDB_TYPE_MAP: {
+      auto* entries = static_cast<duckdb_list_entry*>(data);
+      duckdb_vector entries_vector = duckdb_list_vector_get_child(vector);
+      duckdb_vector keys = duckdb_struct_vector_get_child(entries_vector, 0);
+      duckdb_vector values = duckdb_struct_vector_get_child(entries_vector, 1);
+      duckdb_logical_type key_type = duckdb_map_type_key_type(type);
+      duckdb_logical_type value_type = duckdb_map_type_value_type(type);
+      json out = json::object();
+      for (idx_t i = 0; i < entries[row].length; ++i) {
+        json key = CellToJson(keys, key_type, entries[row].offset + i);
+        out[key.is_string() ? key.get<std::string>() : key.dump()] =
+            CellToJson(values, value_type, entries[row].offset + i);
+      }
+      duckdb_destroy_logical_type(&key_type);
+      duckdb_destroy_logical_type(&value_type);
+      return out;
+    }
+    case DUCKDB_TYPE_STRUCT: {
+      json out = json::object();
+      idx_t children = duckdb_struct_type_child_count(type);
+      for (idx_t i = 0; i < children; ++i) {
+        char* name = duckdb_struct_type_child_name(type, i);
+        duckdb_logical_type child_type = duckdb_struct_type_child_type(type, i);
+        out[name] = CellToJson(duckdb_struct_vector_get_child(vector, i), child_type, row);
+        duckdb_destroy_logical_type(&child_type);
+        duckdb_free(name);
+      }
+      return out;
+    }
+    default:
+      return "<unsupported type in QueryJson>";
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::vector<json>>> Connection::QueryJson(const std::string& sql) {
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResult> result, Query(sql));
+  std::vector<std::vector<json>> rows;
+  while (true) {
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(*result->raw());
+    if (chunk == nullptr) break;
+    idx_t size = duckdb_data_chunk_get_size(chunk);
+    idx_t columns = duckdb_data_chunk_get_column_count(chunk);
+    for (idx_t row = 0; row < size; ++row) {
+      std::vector<json> cells;
+      for (idx_t column = 0; column < columns; ++column) {
+        duckdb_vector vector = duckdb_data_chunk_get_vector(chunk, column);
+        duckdb_logical_type type = duckdb_vector_get_column_type(vector);
+        cells.push_back(CellToJson(vector, type, row));
+        duckdb_destroy_logical_type(&type);
+      }
+      rows.push_back(std::move(cells));
+    }
+    duckdb_destroy_data_chunk(&chunk);
+  }
+  return rows;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Connection::Describe(const std::string& sql) {
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResult> result, Query("DESCRIBE " + sql));
+  std::vector<std::pair<std::string, std::string>> columns;
+  for (int64_t row = 0; row < result->row_count(); ++row) {
+    columns.emplace_back(result->GetString(0, row), result->GetString(1, row));
+  }
+  return columns;
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const EngineOptions& options) {
+  duckdb_config config;
+  if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Internal("duckdb_create_config failed");
+  auto set = [&](const char* name, const std::string& value) {
+    return duckdb_set_config(config, name, value.c_str()) == DuckDBSuccess;
+  };
+  bool ok = set("autoinstall_known_extensions", "false") && set("autoload_known_extensions", "false");
+  if (options.threads > 0) ok = ok && set("threads", std::to_string(options.threads));
+  if (!options.memory_limit.empty()) ok = ok && set("memory_limit", options.memory_limit);
+  if (!ok) {
+    duckdb_destroy_config(&config);
+    return Status::InvalidArgument("invalid DuckDB engine option (threads or memory_limit)");
+  }
+  duckdb_database database;
+  char* error = nullptr;
+  if (duckdb_open_ext(nullptr, &database, config, &error) != DuckDBSuccess) {
+    std::string message = error ? error : "unknown error";
+    duckdb_free(error);
+    duckdb_destroy_config(&config);
+    return Status::Internal("cannot open DuckDB: " + message);
+  }
+  duckdb_destroy_config(&config);
+  return std::unique_ptr<Database>(new Database(database));
+}
+
+Result<std::unique_ptr<Connection>> Database::Connect() {
+  duckdb_connection connection;
+  if (duckdb_connect(database_, &connection) != DuckDBSuccess) {
+    return Status::Internal("cannot connect to DuckDB");
+  }
+  auto wrapped = std::make_unique<Connection>(connection);
+  // Every connection sees UTC whatever $TZ is: literals without a zone mean UTC.
+  RETURN_IF_ERROR(wrapped->Execute("SET TimeZone='UTC'"));
+  return wrapped;
+}
+
+}  // namespace finlake::engine

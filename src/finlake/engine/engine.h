@@ -1,0 +1,87 @@
+// The embedded DuckDB 1.4.4 engine behind a small RAII wrapper (DESIGN.md, "SQL
+// engine and Parquet I/O"). Everything else in finlake talks to DuckDB through this.
+//
+// Thread safety: a Database may be shared; a Connection is used by one thread at a
+// time, except Interrupt(), which any thread may call.
+#pragma once
+
+#include <duckdb.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "finlake/core/status.h"
+
+namespace finlake::engine {
+
+struct EngineOptions {
+  int threads = 0;                 // 0: DuckDB's default (all cores).
+  std::string memory_limit;        // e.g. "4GB"; empty: DuckDB's default (80% of RAM).
+};
+
+class Connection;
+
+// A materialised query result.
+class QueryResult {
+ public:
+  explicit QueryResult(duckdb_result result) : result_(result) {}
+  ~QueryResult() { duckdb_destroy_result(&result_); }
+  QueryResult(const QueryResult&) = delete;
+  QueryResult& operator=(const QueryResult&) = delete;
+
+  int64_t column_count() { return static_cast<int64_t>(duckdb_column_count(&result_)); }
+  int64_t row_count() { return static_cast<int64_t>(duckdb_row_count(&result_)); }
+  std::string column_name(int64_t column) { return duckdb_column_name(&result_, column); }
+  duckdb_type column_type(int64_t column) { return duckdb_column_type(&result_, column); }
+  bool IsNull(int64_t column, int64_t row) { return duckdb_value_is_null(&result_, column, row); }
+  // The value as DuckDB casts it to VARCHAR; empty for null.
+  std::string GetString(int64_t column, int64_t row);
+  int64_t GetInt64(int64_t column, int64_t row) { return duckdb_value_int64(&result_, column, row); }
+  duckdb_result* raw() { return &result_; }
+
+ private:
+  duckdb_result result_;
+};
+
+class Connection {
+ public:
+  explicit Connection(duckdb_connection connection) : connection_(connection) {}
+  ~Connection() { duckdb_disconnect(&connection_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  [[nodiscard]] Status Execute(const std::string& sql);
+  [[nodiscard]] Result<std::unique_ptr<QueryResult>> Query(const std::string& sql);
+  // Runs a query and converts every cell, nested types included, to JSON
+  // (LIST -> array, STRUCT -> object, MAP -> object keyed by the key's text).
+  [[nodiscard]] Result<std::vector<std::vector<nlohmann::json>>> QueryJson(const std::string& sql);
+  // Column names and DuckDB type names of a query's result, without running it.
+  [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> Describe(const std::string& sql);
+  void Interrupt() { duckdb_interrupt(connection_); }
+  duckdb_connection raw() { return connection_; }
+
+ private:
+  duckdb_connection connection_;
+};
+
+class Database {
+ public:
+  // An in-memory database with TimeZone='UTC' (the Contracts' "Time").
+  [[nodiscard]] static Result<std::unique_ptr<Database>> Open(const EngineOptions& options = {});
+  ~Database() { duckdb_close(&database_); }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  [[nodiscard]] Result<std::unique_ptr<Connection>> Connect();
+
+ private:
+  explicit Database(duckdb_database database) : database_(database) {}
+  duckdb_database database_;
+};
+
+}  // namespace finlake::engine

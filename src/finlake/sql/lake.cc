@@ -1,0 +1,93 @@
+#include "finlake/sql/lake.h"
+
+#include <climits>
+#include <cstdlib>
+
+#include "finlake/storage/local_storage.h"
+
+namespace finlake::sql {
+
+namespace {
+std::string AbsolutePath(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) != nullptr) return resolved;
+  return path;
+}
+}  // namespace
+
+Result<std::unique_ptr<Lake>> Lake::Open(const std::string& dir, const LakeOptions& options) {
+  std::unique_ptr<Lake> lake(new Lake());
+  lake->storage_ = NewLocalStorage();
+  if (options.create) RETURN_IF_ERROR(lake->storage_->MakeDirs(dir + "/_catalog"));
+  lake->dir_ = AbsolutePath(dir);
+  if (!lake->storage_->Exists(lake->dir_ + "/_catalog/catalog.db") && !options.create) {
+    return Status::NotFound("no lake at " + lake->dir_ + " (create one with `finlake --lake " + dir +
+                            " init`, or set --lake / $FINLAKE_LAKE)");
+  }
+  ASSIGN_OR_RETURN(lake->catalog_, catalog::Catalog::Open(lake->dir_ + "/_catalog/catalog.db", options.create));
+  if (options.create) {
+    for (const std::string& ns : catalog::Catalog::BuiltinNamespaces()) {
+      RETURN_IF_ERROR(lake->storage_->MakeDirs(lake->dir_ + "/" + ns));
+    }
+  }
+  ASSIGN_OR_RETURN(lake->database_, engine::Database::Open(options.engine));
+  return lake;
+}
+
+Result<catalog::TableEntry> Lake::Resolve(const std::string& qualified_name) {
+  ASSIGN_OR_RETURN(auto parts, catalog::SplitQualifiedName(qualified_name));
+  return catalog_->GetTable(parts.first, parts.second);
+}
+
+Result<std::unique_ptr<table::Table>> Lake::OpenTable(const std::string& qualified_name) {
+  ASSIGN_OR_RETURN(catalog::TableEntry entry, Resolve(qualified_name));
+  auto table = table::Table::Open(storage_.get(), database_.get(), entry.location);
+  if (!table.ok()) return table.status().WithContext(entry.QualifiedName());
+  return table;
+}
+
+Result<std::unique_ptr<table::Table>> Lake::CreateTable(const std::string& qualified_name,
+                                                        const table::CreateSpec& spec, const std::string& owner) {
+  ASSIGN_OR_RETURN(auto parts, catalog::SplitQualifiedName(qualified_name));
+  RETURN_IF_ERROR(catalog::ValidateName("table", parts.second));
+  if (!catalog_->NamespaceExists(parts.first)) {
+    return Status::NotFound("namespace '" + parts.first + "' does not exist (create it with `finlake create-namespace " +
+                            parts.first + "`)");
+  }
+  if (catalog_->GetTable(parts.first, parts.second).ok()) {
+    return Status::AlreadyExists("table " + parts.first + "." + parts.second + " already exists");
+  }
+  std::string location = dir_ + "/" + parts.first + "/" + parts.second;
+  table::CreateSpec named = spec;
+  if (!named.name) named.name = parts.second;
+  ASSIGN_OR_RETURN(auto table, table::Table::Create(storage_.get(), database_.get(), location, named));
+  catalog::TableEntry entry;
+  entry.namespace_name = parts.first;
+  entry.name = parts.second;
+  entry.location = location;
+  entry.description = spec.description.value_or("");
+  entry.owner = owner;
+  RETURN_IF_ERROR(catalog_->AddTable(entry));
+  return table;
+}
+
+Status Lake::Register(const std::string& qualified_name, const std::string& path, const std::string& description,
+                      const std::string& owner) {
+  ASSIGN_OR_RETURN(auto parts, catalog::SplitQualifiedName(qualified_name));
+  std::string location = AbsolutePath(path);
+  auto table = table::Table::Open(storage_.get(), database_.get(), location);
+  if (!table.ok()) return table.status().WithContext("register " + qualified_name);
+  // Reading the latest snapshot now refuses tables finlake cannot read, by name.
+  auto snapshot = (*table)->Load();
+  if (!snapshot.ok()) return snapshot.status().WithContext("register " + qualified_name);
+  catalog::TableEntry entry;
+  entry.namespace_name = parts.first;
+  entry.name = parts.second;
+  entry.location = location;
+  entry.description = description;
+  entry.owner = owner;
+  entry.external = true;
+  return catalog_->AddTable(entry);
+}
+
+}  // namespace finlake::sql

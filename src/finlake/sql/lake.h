@@ -1,0 +1,48 @@
+// Lake: one lake directory opened — its catalog, storage and engine — and the
+// tables in it by qualified name (DESIGN.md "The lake on disk").
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "finlake/catalog/catalog.h"
+#include "finlake/engine/engine.h"
+#include "finlake/storage/storage.h"
+#include "finlake/table/table.h"
+
+namespace finlake::sql {
+
+struct LakeOptions {
+  bool create = false;  // Create the lake (directories, catalog) when absent.
+  engine::EngineOptions engine;
+};
+
+// Thread-compatible.
+class Lake {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<Lake>> Open(const std::string& dir, const LakeOptions& options);
+
+  const std::string& dir() const { return dir_; }
+  catalog::Catalog& catalog() { return *catalog_; }
+  Storage& storage() { return *storage_; }
+  engine::Database& database() { return *database_; }
+
+  [[nodiscard]] Result<catalog::TableEntry> Resolve(const std::string& qualified_name);
+  [[nodiscard]] Result<std::unique_ptr<table::Table>> OpenTable(const std::string& qualified_name);
+  // Creates the Delta table at <lake>/<namespace>/<table> and registers it.
+  [[nodiscard]] Result<std::unique_ptr<table::Table>> CreateTable(const std::string& qualified_name,
+                                                                  const table::CreateSpec& spec,
+                                                                  const std::string& owner);
+  // Registers an existing Delta table anywhere on disk (not copied).
+  [[nodiscard]] Status Register(const std::string& qualified_name, const std::string& path,
+                                const std::string& description, const std::string& owner);
+
+ private:
+  Lake() = default;
+  std::string dir_;
+  std::unique_ptr<Storage> storage_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<engine::Database> database_;
+};
+
+}  // namespace finlake::sql

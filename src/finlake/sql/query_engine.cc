@@ -1,0 +1,257 @@
+#include "finlake/sql/query_engine.h"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+
+#include "finlake/core/strings.h"
+
+namespace finlake::sql {
+
+using nlohmann::json;
+
+namespace {
+
+// Returns the statement without a leading EXPLAIN [ANALYZE], and whether it had one.
+std::string StripExplain(const std::string& statement, bool* explain, bool* analyze) {
+  size_t pos = statement.find_first_not_of(" \t\r\n");
+  *explain = *analyze = false;
+  if (pos == std::string::npos) return statement;
+  std::string lower = ToLower(statement.substr(pos, 16));
+  if (!StartsWith(lower, "explain") || (lower.size() > 7 && !std::isspace(static_cast<unsigned char>(lower[7])))) {
+    return statement;
+  }
+  *explain = true;
+  pos += 7;
+  size_t next = statement.find_first_not_of(" \t\r\n", pos);
+  if (next != std::string::npos && ToLower(statement.substr(next, 7)) == "analyze") {
+    *analyze = true;
+    pos = next + 7;
+  }
+  return statement.substr(pos);
+}
+
+// A string member of a parse-tree node, or "" (many nodes use the same key for objects).
+std::string Text(const json& node, const char* key) {
+  auto it = node.find(key);
+  return it != node.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+std::vector<std::string> SplitStatements(const std::string& sql) {
+  std::vector<std::string> statements;
+  std::string current;
+  size_t i = 0;
+  auto flush = [&]() {
+    if (current.find_first_not_of(" \t\r\n") != std::string::npos) statements.push_back(current);
+    current.clear();
+  };
+  while (i < sql.size()) {
+    char c = sql[i];
+    if (c == '\'' || c == '"') {
+      // A quoted literal or identifier; a doubled quote stays inside it.
+      size_t end = i + 1;
+      while (end < sql.size()) {
+        if (sql[end] == c) {
+          if (end + 1 < sql.size() && sql[end + 1] == c) {
+            end += 2;
+            continue;
+          }
+          break;
+        }
+        ++end;
+      }
+      current.append(sql, i, end + 1 - i);
+      i = end + 1;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      size_t end = sql.find('\n', i);
+      if (end == std::string::npos) end = sql.size();
+      current.append(sql, i, end - i);
+      i = end;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      size_t end = sql.find("*/", i + 2);
+      end = end == std::string::npos ? sql.size() : end + 2;
+      current.append(sql, i, end - i);
+      i = end;
+    } else if (c == ';') {
+      flush();
+      ++i;
+    } else {
+      current.push_back(c);
+      ++i;
+    }
+  }
+  flush();
+  return statements;
+}
+
+Result<std::unique_ptr<QueryEngine>> QueryEngine::Create(Lake* lake) {
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, lake->database().Connect());
+  return std::unique_ptr<QueryEngine>(new QueryEngine(lake, std::move(connection)));
+}
+
+Result<std::vector<PreparedQuery>> QueryEngine::Prepare(const std::string& sql) {
+  std::vector<PreparedQuery> prepared;
+  for (const std::string& statement : SplitStatements(sql)) {
+    ASSIGN_OR_RETURN(PreparedQuery query, PrepareOne(statement));
+    prepared.push_back(std::move(query));
+  }
+  if (prepared.empty()) return Status::InvalidArgument("no SQL statement given");
+  return prepared;
+}
+
+Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& statement) {
+  bool explain = false, analyze = false;
+  std::string inner = StripExplain(statement, &explain, &analyze);
+  ASSIGN_OR_RETURN(json tree, Serialize(inner));
+  PreparedQuery query;
+  std::vector<std::string> ctes;
+  RETURN_IF_ERROR(RewriteNode(tree, ctes, query));
+  ASSIGN_OR_RETURN(auto text, connection_->Query("SELECT json_deserialize_sql(" + SqlQuote(tree.dump()) + "::JSON)"));
+  query.sql = (explain ? (analyze ? "EXPLAIN ANALYZE " : "EXPLAIN ") : "") + text->GetString(0, 0);
+  query.explain = explain;
+  return query;
+}
+
+Result<json> QueryEngine::Serialize(const std::string& select_sql) {
+  ASSIGN_OR_RETURN(auto result, connection_->Query("SELECT json_serialize_sql(" + SqlQuote(select_sql) + ")"));
+  json tree = json::parse(result->GetString(0, 0), nullptr, false);
+  if (tree.is_discarded()) return Status::Internal("json_serialize_sql returned invalid JSON");
+  if (tree.value("error", true)) {
+    std::string message = tree.value("error_message", "cannot serialise");
+    if (message.find("Only SELECT") != std::string::npos) {
+      return Status::InvalidArgument(
+          "only SELECT and EXPLAIN run in `finlake sql`; writes are finlake commands "
+          "(create-table, import, ...): see `finlake --help`");
+    }
+    return Status::InvalidArgument("SQL does not parse: " + message);
+  }
+  return tree;
+}
+
+Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, PreparedQuery& out) {
+  if (node.is_array()) {
+    for (json& child : node) RETURN_IF_ERROR(RewriteNode(child, ctes, out));
+    return Status::Ok();
+  }
+  if (!node.is_object()) return Status::Ok();
+  size_t scope = ctes.size();
+  // CTE names are in scope for the node that declares them and everything below it.
+  if (auto it = node.find("cte_map"); it != node.end() && it->is_object() && it->contains("map")) {
+    for (const json& entry : (*it)["map"]) {
+      if (entry.contains("key") && entry["key"].is_string()) ctes.push_back(ToLower(entry["key"].get<std::string>()));
+    }
+  }
+  if (Text(node, "type") == "BASE_TABLE" && node.contains("table_name")) {
+    std::string schema = Text(node, "schema_name");
+    std::string name = Text(node, "table_name");
+    if (schema.empty() && std::find(ctes.begin(), ctes.end(), ToLower(name)) != ctes.end()) {
+      ctes.resize(scope);
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(json replacement, ReplacementFor(node, out));
+    node = std::move(replacement);
+    ctes.resize(scope);
+    return Status::Ok();
+  }
+  if (Text(node, "type") == "TABLE_FUNCTION") {
+    // The sandbox's allowlist of table functions lands with the SQL front end; until
+    // then only functions that touch no files are allowed.
+    static const std::vector<std::string> kAllowed = {"range", "generate_series", "unnest"};
+    std::string function;
+    if (node.contains("function") && node["function"].is_object()) {
+      function = ToLower(Text(node["function"], "function_name"));
+    }
+    if (std::find(kAllowed.begin(), kAllowed.end(), function) == kAllowed.end()) {
+      return Status::InvalidArgument("table function '" + function +
+                                     "' is not allowed in lake queries (allowed: range, generate_series, unnest)");
+    }
+  }
+  for (auto& [key, child] : node.items()) RETURN_IF_ERROR(RewriteNode(child, ctes, out));
+  ctes.resize(scope);
+  return Status::Ok();
+}
+
+Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& out) {
+  std::string catalog_name = Text(base_table, "catalog_name");
+  std::string schema = Text(base_table, "schema_name");
+  std::string name = Text(base_table, "table_name");
+  if (!catalog_name.empty()) {
+    return Status::InvalidArgument("table '" + catalog_name + "." + schema + "." + name +
+                                   "': lake tables are named namespace.table");
+  }
+  if (schema.empty()) {
+    return Status::NotFound("table '" + name + "' does not exist: lake tables are named namespace.table "
+                            "(e.g. silver.bars_1d); bare names refer only to CTEs");
+  }
+  std::string qualified = ToLower(schema) + "." + ToLower(name);
+  auto it = open_tables_.find(qualified);
+  if (it == open_tables_.end()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<table::Table> opened, lake_->OpenTable(qualified));
+    it = open_tables_.emplace(qualified, std::move(opened)).first;
+  }
+  table::Table& table = *it->second;
+
+  std::optional<int64_t> version;
+  const json& at = base_table.contains("at_clause") ? base_table["at_clause"] : json();
+  if (at.is_object()) {
+    std::string unit = Text(at, "unit");
+    std::transform(unit.begin(), unit.end(), unit.begin(), ::toupper);
+    json expr = at.value("expr", json());
+    json value = expr.is_object() && expr.contains("value") ? expr["value"].value("value", json()) : json();
+    if (Text(expr, "class") != "CONSTANT") {
+      return Status::InvalidArgument(qualified + ": AT (" + unit + " => ...) needs a constant");
+    }
+    if (unit == "VERSION") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0) {
+        return Status::InvalidArgument(qualified + ": AT (VERSION => n) needs a non-negative integer");
+      }
+      version = value.get<int64_t>();
+    } else if (unit == "TIMESTAMP") {
+      std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+      auto parsed = connection_->Query("SELECT epoch_ms(CAST(" + SqlQuote(text) + " AS TIMESTAMPTZ))");
+      if (!parsed.ok()) {
+        return Status::InvalidArgument(qualified + ": AT (TIMESTAMP => '" + text + "') is not a timestamp");
+      }
+      int64_t at_ms = (*parsed)->GetInt64(0, 0);
+      ASSIGN_OR_RETURN(auto history, table.log().History());
+      // The latest commit at or before the time, with timestamps made monotonic as
+      // Spark's DeltaHistoryManager does.
+      std::reverse(history.begin(), history.end());
+      int64_t previous = INT64_MIN;
+      std::optional<int64_t> chosen;
+      for (auto& entry : history) {
+        int64_t ts = std::max(entry.timestamp_ms, previous == INT64_MIN ? entry.timestamp_ms : previous + 1);
+        previous = ts;
+        if (ts <= at_ms) chosen = entry.version;
+      }
+      if (!chosen) {
+        return Status::NotFound(qualified + ": no version at or before " + text +
+                                (history.empty() ? "" : " (the earliest commit is " + FormatIsoMillis(history.front().timestamp_ms) + ")"));
+      }
+      version = chosen;
+    } else {
+      return Status::InvalidArgument(qualified + ": unknown AT unit '" + unit + "' (use VERSION or TIMESTAMP)");
+    }
+  }
+  auto snapshot = table.Load(version);
+  if (!snapshot.ok()) return snapshot.status().WithContext(qualified);
+  ASSIGN_OR_RETURN(std::string scan_sql, table.ScanSql(*snapshot));
+  ASSIGN_OR_RETURN(json scan_tree, Serialize(scan_sql));
+  out.reads.push_back(TableRead{qualified, snapshot->version, static_cast<int64_t>(snapshot->files.size())});
+  std::string alias = Text(base_table, "alias");
+  json replacement = {{"type", "SUBQUERY"},
+                      {"alias", alias.empty() ? name : alias},
+                      {"sample", base_table.value("sample", json())},
+                      {"query_location", base_table.value("query_location", json())},
+                      {"subquery", scan_tree["statements"][0]},
+                      {"column_name_alias", base_table.value("column_name_alias", json::array())}};
+  return replacement;
+}
+
+Result<std::unique_ptr<engine::QueryResult>> QueryEngine::Run(const PreparedQuery& query) {
+  return connection_->Query(query.sql);
+}
+
+}  // namespace finlake::sql

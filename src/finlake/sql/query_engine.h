@@ -1,0 +1,60 @@
+// QueryEngine: runs user SQL over lake tables (DESIGN.md "The SQL front end").
+//
+// User SQL never reaches DuckDB as typed: each statement is serialised to DuckDB's
+// parse tree (json_serialize_sql), every `namespace.table` reference is replaced by
+// a scan of the Delta snapshot it names (latest, or `AT (VERSION => n)` /
+// `AT (TIMESTAMP => '...')`), and the tree is turned back into SQL. Only SELECT
+// runs; writes are finlake commands.
+//
+// Thread-compatible: one QueryEngine per thread; Interrupt() may be called from any.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "finlake/engine/engine.h"
+#include "finlake/sql/lake.h"
+
+namespace finlake::sql {
+
+struct TableRead {
+  std::string table;       // Qualified name.
+  int64_t version = -1;    // The snapshot version read.
+  int64_t files = 0;       // Files scanned.
+};
+
+struct PreparedQuery {
+  std::string sql;                  // The rewritten statement DuckDB runs.
+  std::vector<TableRead> reads;
+  bool explain = false;
+};
+
+// Splits SQL text into statements at semicolons outside literals and comments.
+std::vector<std::string> SplitStatements(const std::string& sql);
+
+class QueryEngine {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<QueryEngine>> Create(Lake* lake);
+
+  // Splits `sql` into statements and rewrites each.
+  [[nodiscard]] Result<std::vector<PreparedQuery>> Prepare(const std::string& sql);
+  [[nodiscard]] Result<std::unique_ptr<engine::QueryResult>> Run(const PreparedQuery& query);
+  engine::Connection& connection() { return *connection_; }
+  void Interrupt() { connection_->Interrupt(); }
+
+ private:
+  QueryEngine(Lake* lake, std::unique_ptr<engine::Connection> connection)
+      : lake_(lake), connection_(std::move(connection)) {}
+  [[nodiscard]] Result<PreparedQuery> PrepareOne(const std::string& statement);
+  [[nodiscard]] Status RewriteNode(nlohmann::json& node, std::vector<std::string>& ctes, PreparedQuery& out);
+  [[nodiscard]] Result<nlohmann::json> ReplacementFor(const nlohmann::json& base_table, PreparedQuery& out);
+  [[nodiscard]] Result<nlohmann::json> Serialize(const std::string& select_sql);
+
+  Lake* lake_;
+  std::unique_ptr<engine::Connection> connection_;
+  std::map<std::string, std::unique_ptr<table::Table>> open_tables_;
+};
+
+}  // namespace finlake::sql

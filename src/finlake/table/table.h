@@ -1,0 +1,99 @@
+// Table: a Delta table whose data files DuckDB writes and reads. The public face of
+// table/: create, append, overwrite, add columns, history, and the SQL that scans
+// a snapshot.
+//
+// Thread-compatible: one Table per thread. Several processes may write one table
+// at once; the Delta log's put-if-absent commit arbitrates.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "finlake/delta/delta_log.h"
+#include "finlake/engine/engine.h"
+#include "finlake/storage/storage.h"
+#include "finlake/table/duck_checkpoint_codec.h"
+
+namespace finlake::table {
+
+struct CreateSpec {
+  delta::Schema schema;
+  std::vector<std::string> partition_columns;
+  std::map<std::string, std::string> properties;  // Delta table configuration.
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+};
+
+struct WriteOptions {
+  // Idempotent writes ("Transaction Identifiers"): a batch whose (app_id, version)
+  // the table has already committed is skipped.
+  std::optional<delta::Txn> txn;
+  // Overwrite only: a predicate over partition columns naming the partitions to
+  // replace (Delta's replaceWhere). Unset: replace the whole table.
+  std::optional<std::string> replace_where;
+  // Columns of the source that the table lacks are added (nullable) first.
+  bool add_new_columns = false;
+};
+
+struct WriteResult {
+  int64_t version = -1;          // -1 when nothing was committed (skipped txn).
+  int64_t rows_written = 0;
+  int64_t files_added = 0;
+  int64_t files_removed = 0;
+  bool skipped = false;          // The txn was already committed.
+};
+
+class Table {
+ public:
+  // `storage` and `database` must outlive the table.
+  [[nodiscard]] static Result<std::unique_ptr<Table>> Create(Storage* storage, engine::Database* database,
+                                                             const std::string& root, const CreateSpec& spec);
+  [[nodiscard]] static Result<std::unique_ptr<Table>> Open(Storage* storage, engine::Database* database,
+                                                           const std::string& root);
+
+  const std::string& root() const { return log_.table_root(); }
+  delta::DeltaLog& log() { return log_; }
+
+  [[nodiscard]] Result<delta::Snapshot> Load(std::optional<int64_t> version = std::nullopt) const {
+    return log_.Load(version);
+  }
+
+  // Appends the rows of a DuckDB SELECT. Columns match by name (case-insensitive);
+  // table columns missing from the source are null; types must convert safely.
+  [[nodiscard]] Result<WriteResult> Append(const std::string& source_sql, const WriteOptions& options = {});
+  // Replaces the table's rows (or the partitions options.replace_where names) with
+  // the rows of a DuckDB SELECT.
+  [[nodiscard]] Result<WriteResult> Overwrite(const std::string& source_sql, const WriteOptions& options = {});
+  // Adds nullable columns at the end of the schema (schema evolution).
+  [[nodiscard]] Result<WriteResult> AddColumns(const std::vector<delta::StructField>& columns);
+
+  // A DuckDB SELECT that returns the snapshot's rows with the table's column names
+  // and types; partition values come from the log, never from directory names.
+  [[nodiscard]] Result<std::string> ScanSql(const delta::Snapshot& snapshot);
+
+ private:
+  Table(Storage* storage, engine::Database* database, std::unique_ptr<DuckCheckpointCodec> codec,
+        std::unique_ptr<engine::Connection> connection, const std::string& root);
+
+  [[nodiscard]] Result<WriteResult> Write(const std::string& source_sql, const WriteOptions& options,
+                                          bool overwrite);
+  [[nodiscard]] Result<std::vector<delta::AddFile>> WriteDataFiles(const delta::Snapshot& snapshot,
+                                                                   const std::string& select_sql,
+                                                                   int64_t* rows_written);
+  [[nodiscard]] Status CheckWrittenFile(const delta::Snapshot& snapshot, const std::string& path);
+
+  Storage* storage_;
+  engine::Database* database_;
+  std::unique_ptr<DuckCheckpointCodec> codec_;
+  std::unique_ptr<engine::Connection> connection_;
+  delta::DeltaLog log_;
+};
+
+// Converts the per-column statistics DuckDB returns for a written file
+// (COPY ... RETURN_STATS) into Delta's stats JSON ("Per-file Statistics").
+std::string DeltaStatsJson(const delta::Schema& schema, const std::vector<std::string>& partition_columns,
+                           int64_t num_records, const nlohmann::json& column_statistics);
+
+}  // namespace finlake::table
