@@ -1,6 +1,6 @@
 # The two commands a new user needs: `make run` and `make test` (README.md).
 BUILD_DIR ?= build
-BUILD_TYPE ?= RelWithDebInfo
+BUILD_TYPE ?= Release
 SANITIZE ?= OFF
 JOBS ?= $(shell nproc)
 LAKE ?= $(CURDIR)/lake
@@ -23,10 +23,12 @@ run: build
 	$(BUILD_DIR)/finlake --lake $(LAKE) demo
 
 # Every test: unit (GoogleTest, sanitizers on) and integration/interop (pytest).
+# One build type for the tests: optimised, with assertions, ASan and UBSan.
 test:
-	@scripts/setup --test
-	@$(MAKE) --no-print-directory build BUILD_DIR=build-test BUILD_TYPE=RelWithDebInfo SANITIZE=ON
-	@$(MAKE) --no-print-directory unit integration BUILD_DIR=build-test
+	@scripts/timed setup scripts/setup --test
+	@scripts/timed build $(MAKE) --no-print-directory build BUILD_DIR=build-test BUILD_TYPE=RelWithDebInfo SANITIZE=ON
+	@scripts/timed unit $(MAKE) --no-print-directory unit BUILD_DIR=build-test
+	@scripts/timed integration $(MAKE) --no-print-directory integration BUILD_DIR=build-test
 
 unit:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
