@@ -149,12 +149,20 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
         out << "]\n";
       }
     } else {
-      auto result = (*engine)->Run(query);
+      std::vector<bool> numeric;
+      std::string sql = query.sql;
+      if (!query.explain) {
+        auto columns = (*engine)->connection().Describe(query.sql);
+        if (!columns.ok()) return Fail(columns.status());
+        for (const auto& [name, type] : *columns) numeric.push_back(IsNumericTypeName(type));
+        sql = AsTextSql(query.sql);
+      }
+      auto result = (*engine)->connection().Query(sql);
       if (!result.ok()) return Fail(result.status());
       std::ofstream file;
       std::ostream& out = output.empty() ? std::cout : (file.open(output), file);
       if (format == OutputFormat::kCsv) PrintCsv(**result, out);
-      else PrintTable(**result, out, limits::kTableFormatRowsMax);
+      else PrintTable(**result, numeric, out, limits::kTableFormatRowsMax);
     }
     if (stats || query.explain) {
       for (const sql::TableRead& read : query.reads) {

@@ -36,7 +36,21 @@ bool IsNumeric(duckdb_type type) {
 
 }  // namespace
 
-void PrintTable(engine::QueryResult& result, std::ostream& out, int64_t max_rows) {
+std::string AsTextSql(const std::string& query_sql) {
+  return "SELECT COLUMNS(*)::VARCHAR FROM (" + query_sql + ") AS __result";
+}
+
+bool IsNumericTypeName(const std::string& type) {
+  static const std::vector<std::string> kPrefixes = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                                                     "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE",
+                                                     "DECIMAL"};
+  for (const std::string& prefix : kPrefixes) {
+    if (type.rfind(prefix, 0) == 0 && type.find('[') == std::string::npos) return true;
+  }
+  return false;
+}
+
+void PrintTable(engine::QueryResult& result, const std::vector<bool>& numeric, std::ostream& out, int64_t max_rows) {
   int64_t columns = result.column_count();
   int64_t rows = std::min(result.row_count(), max_rows);
   std::vector<std::vector<std::string>> cells(static_cast<size_t>(rows));
@@ -63,7 +77,8 @@ void PrintTable(engine::QueryResult& result, std::ostream& out, int64_t max_rows
   out << '\n';
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < columns; ++c) {
-      out << (c ? " | " : "") << pad(cells[r][c], widths[c], IsNumeric(result.column_type(c)));
+      bool right = static_cast<size_t>(c) < numeric.size() ? numeric[c] : IsNumeric(result.column_type(c));
+      out << (c ? " | " : "") << pad(cells[r][c], widths[c], right);
     }
     out << '\n';
   }

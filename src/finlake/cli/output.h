@@ -3,6 +3,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "finlake/core/status.h"
 #include "finlake/engine/engine.h"
@@ -13,9 +14,15 @@ enum class OutputFormat { kTable, kCsv, kJson, kParquet };
 
 [[nodiscard]] Result<OutputFormat> ParseOutputFormat(const std::string& name);
 
+// The SELECT that returns a query's columns as DuckDB's text forms, which the
+// table and CSV formats print (the C API's value_varchar does not cover every type).
+std::string AsTextSql(const std::string& query_sql);
+bool IsNumericTypeName(const std::string& duckdb_type);
+
 // Prints a result as an aligned table of at most `max_rows` rows (saying how many
-// were left out) or as RFC 4180 CSV with a header line.
-void PrintTable(engine::QueryResult& result, std::ostream& out, int64_t max_rows);
+// were left out), numbers right-aligned where `numeric[column]` says so, or as
+// RFC 4180 CSV with a header line.
+void PrintTable(engine::QueryResult& result, const std::vector<bool>& numeric, std::ostream& out, int64_t max_rows);
 void PrintCsv(engine::QueryResult& result, std::ostream& out);
 
 }  // namespace finlake::cli

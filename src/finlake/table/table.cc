@@ -452,7 +452,9 @@ Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot) {
     std::string type = delta::ToDuckDbType(field.type);
     std::string name = SqlIdentifier(field.name);
     if (IsPartitionColumn(snapshot.metadata, field.name)) {
-      select.push_back("CAST(p." + name + " AS " + type + ") AS " + name);
+      // Binary partition values are text in the log; encode() keeps their UTF-8 bytes.
+      std::string value = field.type.primitive == "binary" ? "encode(p." + name + ")" : "p." + name;
+      select.push_back("CAST(" + value + " AS " + type + ") AS " + name);
     } else if (field.type.primitive == "void" || !present.count(ToLower(field.name))) {
       select.push_back("CAST(NULL AS " + type + ") AS " + name);
     } else if (field.type.IsNested()) {
