@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import collections
-import datetime
 import decimal
 import glob
 import hashlib
@@ -22,7 +21,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -177,6 +176,8 @@ def duckdb_delta_scan(table_dir: Path | str) -> pa.Table:
 # --------------------------------------------------------------------------- row hashes
 
 _UNIT_TO_MICROS = {"s": (1_000_000, 1), "ms": (1000, 1), "us": (1, 1), "ns": (1, 1000)}
+# normalize() rounds to the context precision (28 digits by default): use enough for decimal(38,s).
+_DECIMAL_CONTEXT = decimal.Context(prec=100)
 
 
 def _decimal_str(value: decimal.Decimal) -> str:
@@ -184,7 +185,7 @@ def _decimal_str(value: decimal.Decimal) -> str:
         return "NaN"
     if value == 0:
         return "0"
-    return str(value.normalize())
+    return str(value.normalize(_DECIMAL_CONTEXT))
 
 
 def _float_str(value: float) -> str:
@@ -320,18 +321,3 @@ def table_name_for(relpath: str) -> str:
     name = "".join(c if c.isalnum() else "_" for c in relpath.lower())
     return "t_" + name.strip("_")
 
-
-__all__: Sequence[str] = [
-    "assert_error",
-    "assert_same_rows",
-    "canonical_rows",
-    "connect_duckdb_delta",
-    "describe_run",
-    "duckdb_delta_scan",
-    "finlake_binary",
-    "finlake_read",
-    "read_parquet_dir",
-    "row_hashes",
-    "run_finlake",
-    "table_name_for",
-]

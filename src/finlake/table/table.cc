@@ -27,7 +27,6 @@ bool IsPartitionColumn(const delta::Metadata& metadata, const std::string& name)
 // Integer and float widenings that never lose a value.
 bool WidensTo(const DataType& from, const DataType& to) {
   if (from == to) return true;
-  if (from.kind != DataType::Kind::kPrimitive) return false;
   static const std::vector<std::string> kIntegers = {"byte", "short", "integer", "long"};
   auto rank = [](const std::string& name) {
     for (size_t i = 0; i < kIntegers.size(); ++i) {
@@ -35,6 +34,14 @@ bool WidensTo(const DataType& from, const DataType& to) {
     }
     return -1;
   };
+  if (from.kind == DataType::Kind::kDecimal) {
+    // SQL literals such as 185.25 are decimals: they go into a double column when
+    // every digit survives, and into a decimal with room for both parts.
+    if (to.kind == DataType::Kind::kPrimitive) return to.primitive == "double" && from.precision <= 15;
+    return to.kind == DataType::Kind::kDecimal && to.scale >= from.scale &&
+           to.precision - to.scale >= from.precision - from.scale;
+  }
+  if (from.kind != DataType::Kind::kPrimitive) return false;
   if (to.kind == DataType::Kind::kPrimitive) {
     int a = rank(from.primitive), b = rank(to.primitive);
     if (a >= 0 && b >= 0) return a <= b;

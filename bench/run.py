@@ -1,0 +1,461 @@
+#!/usr/bin/env python3
+"""finlake benchmarks, each run side by side with its peer (see bench/README.md).
+
+    .venv/bin/python bench/run.py [--size smoke|full] [--only append|log] [--repeats N]
+
+1. append: `finlake import` of daily bars from a Parquet file into a Delta table
+   (whole process, rows/s) against DuckDB 1.4.4 `COPY ... TO parquet` of the same
+   rows; plus the table partitioned by region against COPY ... PARTITION_BY.
+2. log: DeltaLog::Load() of a table with N commits, with and without checkpoints,
+   against deltalake (delta-rs) opening the same table and listing its files.
+
+Prints a table (finlake, peer, ratio) and writes bench/out/results.json. Exits 1
+when any run failed (a command's exit status, a wrong row or file count, an
+interop failure); slow ratios never fail the run.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH_DIR)
+sys.path.insert(0, BENCH_DIR)
+
+import gen_bars  # noqa: E402
+
+SIZES = {
+    "smoke": {"rows": 200_000, "commits": 300, "log_repeat": 10},
+    "full": {"rows": 10_000_000, "commits": 10_000, "log_repeat": 5},
+}
+
+TABLE = "bench.bars_1d"
+
+
+class BenchError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- helpers
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(cmd, what, timeout=1800, env=None):
+    """Runs cmd; returns (wall seconds, stdout). Raises BenchError on failure."""
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as error:
+        raise BenchError(f"{what}: timed out after {timeout} s: {' '.join(cmd)}") from error
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise BenchError(f"{what}: exit status {proc.returncode}: {' '.join(cmd)}\n"
+                         f"{proc.stderr.strip() or proc.stdout.strip()}")
+    return wall, proc.stdout
+
+
+def last_json(text, what):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise BenchError(f"{what}: no JSON in output: {text.strip()[:500]}")
+
+
+def parquet_bytes(path, exclude_dir="_delta_log"):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    files = 0
+    for root, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if d != exclude_dir]
+        for name in names:
+            if name.endswith(".parquet"):
+                total += os.path.getsize(os.path.join(root, name))
+                files += 1
+    return total
+
+
+def count_parquet_files(path):
+    if os.path.isfile(path):
+        return 1
+    n = 0
+    for root, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if d != "_delta_log"]
+        n += sum(1 for name in names if name.endswith(".parquet"))
+    return n
+
+
+def remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
+def settle():
+    """Flushes dirty pages so one run's write-back does not land in the next run's timing."""
+    os.sync()
+    time.sleep(0.5)
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+# --------------------------------------------------------------------------- binaries
+
+def find_finlake():
+    path = os.environ.get("FINLAKE_BIN", os.path.join(ROOT, "build", "finlake"))
+    path = os.path.abspath(path)
+    if not os.access(path, os.X_OK):
+        raise BenchError(f"finlake binary not found at {path} (set FINLAKE_BIN or run `make build`)")
+    return path
+
+
+def find_bench_log(finlake_bin):
+    """The log benchmark program: $FINLAKE_BENCH_LOG, else beside the finlake binary's
+    build tree, else built there with cmake."""
+    explicit = os.environ.get("FINLAKE_BENCH_LOG")
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise BenchError(f"FINLAKE_BENCH_LOG={explicit} is not an executable")
+        return os.path.abspath(explicit)
+    build_dirs = []
+    for candidate in (os.path.dirname(finlake_bin), os.path.join(ROOT, "build")):
+        candidate = os.path.abspath(candidate)
+        if candidate not in build_dirs:
+            build_dirs.append(candidate)
+
+    def look():
+        for build_dir in build_dirs:
+            for rel in ("bench/finlake_bench_log", "finlake_bench_log"):
+                path = os.path.join(build_dir, rel)
+                if os.access(path, os.X_OK):
+                    return path
+        return None
+
+    found = look()
+    if found:
+        return found
+    for build_dir in build_dirs:
+        if os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
+            log(f"building finlake_bench_log in {build_dir}")
+            run(["cmake", "--build", build_dir, "--target", "finlake_bench_log"], "building finlake_bench_log")
+            found = look()
+            if found:
+                return found
+    raise BenchError("finlake_bench_log not found and could not be built; run "
+                     "`cmake --build build --target finlake_bench_log`")
+
+
+# --------------------------------------------------------------------------- append
+
+def ensure_source(work, rows):
+    path = os.path.join(work, f"bars_{rows}.parquet")
+    if os.path.exists(path):
+        try:
+            if gen_bars.row_count(path) == rows:
+                return path
+        except Exception:  # noqa: BLE001 - a damaged cached file is regenerated
+            pass
+    log(f"generating {rows:,} daily bars into {path}")
+    t0 = time.perf_counter()
+    gen_bars.generate(rows, path)
+    log(f"  generated in {time.perf_counter() - t0:.1f} s ({os.path.getsize(path):,} bytes)")
+    return path
+
+
+def finlake_append_once(finlake, work, source, rows, partition_by):
+    lake = os.path.join(work, "lake")
+    remove(lake)
+    run([finlake, "--lake", lake, "init"], "finlake init")
+    run([finlake, "--lake", lake, "create-namespace", "bench"], "finlake create-namespace")
+    create = [finlake, "--lake", lake, "create-table", TABLE, "--schema", gen_bars.SCHEMA]
+    if partition_by:
+        create += ["--partition-by", partition_by]
+    run(create, "finlake create-table")
+    settle()
+    wall, out = run([finlake, "--lake", lake, "import", TABLE, source], "finlake import")
+    expected = f"imported {rows} rows"
+    if expected not in out:
+        raise BenchError(f"finlake import: expected '{expected}', got: {out.strip()}")
+    table_dir = os.path.join(lake, "bench", "bars_1d")
+    return {"seconds": wall, "bytes": parquet_bytes(table_dir), "files": count_parquet_files(table_dir),
+            "lake": lake}
+
+
+def finlake_check_count(finlake, lake, rows):
+    _, out = run([finlake, "--lake", lake, "sql", f"SELECT count(*) AS n FROM {TABLE}", "--format", "csv"],
+                 "finlake sql count")
+    if str(rows) not in out.split():
+        raise BenchError(f"finlake table holds the wrong number of rows (expected {rows}): {out.strip()}")
+
+
+def duckdb_copy_once(work, source, rows, partition_by):
+    out_path = os.path.join(work, "duckdb_out" if partition_by else "duckdb_out.parquet")
+    remove(out_path)
+    settle()
+    cmd = [sys.executable, os.path.join(BENCH_DIR, "peer_duckdb_copy.py"), source, out_path]
+    if partition_by:
+        cmd += ["--partition-by", partition_by]
+    wall, out = run(cmd, "duckdb COPY peer")
+    result = last_json(out, "duckdb COPY peer")
+    if result["rows"] != rows:
+        raise BenchError(f"duckdb COPY wrote {result['rows']} rows, expected {rows}")
+    return {"process_seconds": wall, "copy_seconds": result["copy_s"], "bytes": result["bytes"],
+            "files": count_parquet_files(out_path), "import_seconds": result["import_s"]}
+
+
+def bench_append(finlake, work, rows, repeats, partition_by):
+    name = "append_partitioned" if partition_by else "append"
+    source = ensure_source(work, rows)
+    ours, peers = [], []
+    for i in range(repeats):
+        # Interleaved, so drift on a shared machine hits both sides alike.
+        ours.append(finlake_append_once(finlake, work, source, rows, partition_by))
+        peers.append(duckdb_copy_once(work, source, rows, partition_by))
+        log(f"  {name} run {i + 1}/{repeats}: finlake {ours[-1]['seconds']:.2f} s, "
+            f"duckdb COPY {peers[-1]['copy_seconds']:.2f} s in-process / {peers[-1]['process_seconds']:.2f} s process")
+    finlake_check_count(finlake, ours[-1]["lake"], rows)
+    f_s = median([r["seconds"] for r in ours])
+    p_copy = median([r["copy_seconds"] for r in peers])
+    p_proc = median([r["process_seconds"] for r in peers])
+    f_bytes, p_bytes = ours[-1]["bytes"], peers[-1]["bytes"]
+    return {
+        "name": name,
+        "rows": rows,
+        "partition_by": partition_by,
+        "source_bytes": os.path.getsize(source),
+        "finlake": {"seconds_median": f_s, "rows_per_s": rows / f_s, "bytes": f_bytes,
+                    "files": ours[-1]["files"], "seconds": [r["seconds"] for r in ours],
+                    "what": "wall time of the `finlake import` process"},
+        "duckdb": {"copy_seconds_median": p_copy, "rows_per_s": rows / p_copy,
+                   "process_seconds_median": p_proc, "process_rows_per_s": rows / p_proc,
+                   "bytes": p_bytes, "files": peers[-1]["files"],
+                   "copy_seconds": [r["copy_seconds"] for r in peers],
+                   "process_seconds": [r["process_seconds"] for r in peers],
+                   "python_import_seconds": [r["import_seconds"] for r in peers],
+                   "what": "COPY statement alone (in-process) and the whole python process"},
+        "ratio_vs_inprocess": ratio(rows / f_s, rows / p_copy),
+        "ratio_vs_process": ratio(rows / f_s, rows / p_proc),
+        "bytes_ratio": ratio(f_bytes, p_bytes),
+    }
+
+
+# --------------------------------------------------------------------------- log replay
+
+def build_logs(bench_log, work, commits):
+    """Creates both log-only tables, concurrently (the work is mostly fsync waits)."""
+    dirs = {"checkpoints": os.path.join(work, f"log_{commits}_checkpoints"),
+            "no_checkpoints": os.path.join(work, f"log_{commits}_no_checkpoints")}
+    procs = {}
+    for variant, path in dirs.items():
+        remove(path)
+        flag = "--checkpoints" if variant == "checkpoints" else "--no-checkpoints"
+        procs[variant] = subprocess.Popen([bench_log, "create", path, str(commits), flag],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    created, errors = {}, []
+    for variant, proc in procs.items():
+        out, err = proc.communicate(timeout=3600)
+        if proc.returncode != 0:
+            errors.append(f"finlake_bench_log create ({variant}): exit status {proc.returncode}: {err.strip()}")
+        else:
+            created[variant] = last_json(out, f"finlake_bench_log create ({variant})")
+    if errors:
+        raise BenchError("\n".join(errors))
+    return dirs, created
+
+
+def bench_log(bench_log_bin, work, commits, repeat):
+    log(f"building two log-only tables of {commits:,} commits (with and without checkpoints)")
+    dirs, created = build_logs(bench_log_bin, work, commits)
+    for variant, info in created.items():
+        log(f"  {variant}: {info['seconds']:.1f} s ({info['commits_per_s']:.0f} commits/s)")
+    settle()
+    results, failures = [], []
+    for variant, path in dirs.items():
+        _, out = run([bench_log_bin, "load", path, str(repeat)], f"finlake_bench_log load ({variant})")
+        ours = last_json(out, "finlake_bench_log load")
+        if ours["files"] != commits - 1 or ours["version"] != commits - 1:
+            raise BenchError(f"finlake load ({variant}): {ours['files']} files at version {ours['version']}, "
+                             f"expected {commits - 1} and {commits - 1}")
+        peer_cmd = [sys.executable, os.path.join(BENCH_DIR, "peer_deltalake_load.py"), path, str(repeat)]
+        proc = subprocess.run(peer_cmd, capture_output=True, text=True, timeout=1800)
+        peer, peer_error = None, None
+        try:
+            peer = last_json(proc.stdout, "deltalake peer")
+        except BenchError as error:
+            peer_error = f"{error}; stderr: {proc.stderr.strip()[-1000:]}"
+        if peer is not None and "error" in peer:
+            peer_error, peer = peer["error"], None
+        if peer is None and not peer_error:
+            peer_error = f"exit status {proc.returncode}"
+        if peer is not None and (peer["files"] != commits - 1 or peer["version"] != commits - 1):
+            peer_error = (f"deltalake read {peer['files']} files at version {peer['version']}, "
+                          f"expected {commits - 1} at {commits - 1}")
+        if peer_error:
+            failures.append(f"interop: deltalake cannot read the {variant} table finlake wrote: {peer_error}")
+        log(f"  {variant}: finlake {ours['median_ms']:.1f} ms, "
+            f"deltalake {peer['median_ms']:.1f} ms" if peer else f"  {variant}: deltalake FAILED: {peer_error}")
+        results.append({
+            "name": f"log_replay_{variant}",
+            "commits": commits,
+            "repeat": repeat,
+            "create": created[variant],
+            "finlake": ours,
+            "deltalake": peer,
+            "deltalake_error": peer_error,
+            # > 1: finlake loads faster.
+            "speed_ratio": ratio(peer["median_ms"], ours["median_ms"]) if peer else None,
+        })
+    return results, failures
+
+
+# --------------------------------------------------------------------------- report
+
+def fmt_rate(v):
+    return f"{v / 1e6:.2f}M rows/s" if v else "-"
+
+
+def fmt_ms(v):
+    return f"{v:.1f} ms" if v is not None else "-"
+
+
+def fmt_ratio(v):
+    return f"{v:.2f}x" if v else "-"
+
+
+def fmt_mb(v):
+    return f"{v / 1e6:.1f} MB" if v else "-"
+
+
+def print_table(results):
+    rows = [("benchmark", "finlake", "peer", "ratio", "peer is")]
+    for r in results.get("append", []):
+        label = "append" + (f" (partitioned by {r['partition_by']})" if r["partition_by"] else "")
+        label += f", {r['rows']:,} rows"
+        f, d = r["finlake"], r["duckdb"]
+        rows.append((label, fmt_rate(f["rows_per_s"]), fmt_rate(d["rows_per_s"]), fmt_ratio(r["ratio_vs_inprocess"]),
+                     "duckdb COPY, in-process"))
+        rows.append(("  same, peer as a process", "", fmt_rate(d["process_rows_per_s"]),
+                     fmt_ratio(r["ratio_vs_process"]), "python -c duckdb COPY"))
+        rows.append(("  Parquet bytes written", fmt_mb(f["bytes"]), fmt_mb(d["bytes"]), fmt_ratio(r["bytes_ratio"]),
+                     f"{f['files']} vs {d['files']} files"))
+    for r in results.get("log", []):
+        peer = r["deltalake"]
+        rows.append((f"{r['name'].replace('_', ' ')}, {r['commits']:,} commits", fmt_ms(r["finlake"]["median_ms"]),
+                     fmt_ms(peer["median_ms"]) if peer else "FAILED", fmt_ratio(r["speed_ratio"]),
+                     "deltalake DeltaTable()+file_uris()"))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    print("ratio: finlake speed / peer speed (> 1: finlake faster); for bytes, finlake / peer.")
+
+
+def versions():
+    info = {}
+    try:
+        import duckdb
+        info["duckdb_python"] = duckdb.__version__
+    except ImportError:
+        pass
+    try:
+        import deltalake
+        info["deltalake"] = deltalake.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--only", choices=["append", "log"], help="run one benchmark")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per side for append (median)")
+    parser.add_argument("--log-repeat", type=int, help="Load() repeats for the log benchmark (median)")
+    parser.add_argument("--out", default=os.path.join(BENCH_DIR, "out"), help="results and scratch directory")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch tables and lakes")
+    args = parser.parse_args()
+
+    size = SIZES[args.size]
+    out_dir = os.path.abspath(args.out)
+    work = os.path.join(out_dir, "work", args.size)
+    os.makedirs(work, exist_ok=True)
+    started = time.perf_counter()
+    results = {
+        "size": args.size,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform()},
+        "versions": versions(),
+        "failures": [],
+    }
+    try:
+        finlake = find_finlake()
+        results["finlake_bin"] = finlake
+        if args.only in (None, "append"):
+            results["append"] = []
+            for partition_by in (None, "region"):
+                log(f"append benchmark{' (partitioned by ' + partition_by + ')' if partition_by else ''}, "
+                    f"{size['rows']:,} rows, {args.repeats} runs per side")
+                results["append"].append(bench_append(finlake, work, size["rows"], args.repeats, partition_by))
+        if args.only in (None, "log"):
+            bench_log_bin = find_bench_log(finlake)
+            results["bench_log_bin"] = bench_log_bin
+            log_results, failures = bench_log(bench_log_bin, work, size["commits"],
+                                              args.log_repeat or size["log_repeat"])
+            results["log"] = log_results
+            results["failures"] += failures
+    except BenchError as error:
+        results["failures"].append(str(error))
+    results["seconds"] = time.perf_counter() - started
+
+    os.makedirs(out_dir, exist_ok=True)
+    results_path = os.path.join(out_dir, "results.json")
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=2)
+    if not args.keep:
+        for name in os.listdir(work):
+            if not name.startswith("bars_"):  # The generated source is kept for the next run.
+                remove(os.path.join(work, name))
+
+    print(f"\nfinlake benchmarks, size {args.size} ({results['machine']['cpus']} CPUs, {results['machine']['cpu']}); "
+          f"{results['seconds']:.0f} s")
+    print_table(results)
+    print(f"results: {results_path}")
+    if results["failures"]:
+        print("\nFAILED:", file=sys.stderr)
+        for failure in results["failures"]:
+            print(f"  {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

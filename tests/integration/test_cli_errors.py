@@ -1,0 +1,244 @@
+"""The CLI fails clearly: a non-zero exit and a ``finlake: error:`` naming the input and
+the rule, for bad queries, bad appends and damaged tables; and it leaves tables unchanged
+when it refuses a write. Also sanity of ``describe``, ``history`` and ``--format csv``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import assert_error, assert_same_rows, describe_run, finlake_read, row_hashes, run_finlake
+
+TABLE = "bronze.trades"
+
+SEED = pa.table(
+    {
+        "id": pa.array([1, 2, 3], pa.int64()),
+        "sym": pa.array(["AAPL", "MSFT", "Ünïcode"], pa.string()),
+        "px": pa.array([185.5, 370.25, None], pa.float64()),
+    }
+)
+
+
+@pytest.fixture
+def lake(new_lake: Path, tmp_path: Path) -> Path:
+    """A lake with TABLE (id BIGINT, sym VARCHAR, px DOUBLE) holding SEED's three rows."""
+    seed = tmp_path / "seed.parquet"
+    pq.write_table(SEED, seed)
+    run_finlake(new_lake, "import", TABLE, seed, "--create", check=True)
+    return new_lake
+
+
+def table_dir(lake: Path, table: str = TABLE) -> Path:
+    return lake.joinpath(*table.split("."))
+
+
+def log_versions(directory: Path) -> list[int]:
+    return sorted(int(p.name.split(".")[0]) for p in (directory / "_delta_log").glob("*.json"))
+
+
+def sql(lake: Path, query: str, *extra: str, check: bool | None = None):
+    return run_finlake(lake, "sql", *extra, query, check=check)
+
+
+def copy_and_register(lake: Path, tmp_path: Path, name: str) -> tuple[str, Path]:
+    """A copy of TABLE's directory, registered as bronze.<name> (so it can be damaged)."""
+    copy = tmp_path / f"copy_{name}"
+    shutil.copytree(table_dir(lake), copy)
+    run_finlake(lake, "register", f"bronze.{name}", copy, check=True)
+    return f"bronze.{name}", copy
+
+
+def last_commit(directory: Path) -> Path:
+    return directory / "_delta_log" / f"{log_versions(directory)[-1]:020d}.json"
+
+
+# --------------------------------------------------------------------------- queries
+
+
+@pytest.mark.parametrize(
+    "query, needles",
+    [
+        ("SELECT * FROM bronze.no_such_table", ["bronze.no_such_table", "does not exist"]),
+        ("SELECT * FROM no_such_ns.trades", ["no_such_ns", "does not exist"]),
+    ],
+    ids=["unknown-table", "unknown-namespace"],
+)
+def test_unknown_table(lake, query, needles):
+    """A query over a table (or namespace) that does not exist fails naming it."""
+    assert_error(sql(lake, query), *needles)
+
+
+def test_syntax_error(lake):
+    """A query that does not parse fails with a syntax error quoting the offending token."""
+    assert_error(sql(lake, "SELEC * FROM bronze.trades"), "syntax", "SELEC")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM bronze.trades",
+        "COPY (SELECT * FROM bronze.trades) TO '{out}'",
+        "COPY bronze.trades TO '{out}'",
+        "CREATE TABLE t AS SELECT 1 AS x",
+        "INSERT INTO bronze.trades VALUES (9, 'X', 1.0)",
+        "UPDATE bronze.trades SET px = 0",
+        "DROP TABLE bronze.trades",
+        "ATTACH '{out}' AS other",
+    ],
+    ids=["delete", "copy-query-to", "copy-table-to", "create-table", "insert", "update", "drop", "attach"],
+)
+def test_only_select_runs(lake, tmp_path, statement):
+    """Statements other than SELECT are refused with a message saying only SELECT runs;
+    nothing is written (no COPY target, no new table version)."""
+    out = tmp_path / "leak.csv"
+    before = log_versions(table_dir(lake))
+    assert_error(sql(lake, statement.format(out=out)), "only SELECT")
+    assert not out.exists(), "a refused statement wrote its target file"
+    assert log_versions(table_dir(lake)) == before
+
+
+@pytest.mark.parametrize(
+    "query, needle",
+    [
+        ("SELECT * FROM read_parquet('/etc/passwd')", "read_parquet"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "read_csv"),
+        ("SELECT * FROM read_csv_auto('/etc/passwd')", "read_csv_auto"),
+        ("SELECT * FROM read_text('/etc/passwd')", "read_text"),
+        ("SELECT * FROM read_json('/etc/passwd')", "read_json"),
+        ("SELECT * FROM glob('/etc/*')", "glob"),
+        ("SELECT * FROM bronze.trades, read_blob('/etc/passwd')", "read_blob"),
+        ("SELECT (SELECT count(*) FROM read_csv('/etc/passwd')) AS n", "read_csv"),
+        ("WITH x AS (SELECT * FROM read_text('/etc/passwd')) SELECT * FROM x", "read_text"),
+        ("SELECT * FROM '/etc/passwd'", "/etc/passwd"),
+    ],
+    ids=[
+        "read_parquet", "read_csv", "read_csv_auto", "read_text", "read_json", "glob",
+        "join-read_blob", "subquery-read_csv", "cte-read_text", "replacement-scan",
+    ],
+)  # fmt: skip
+def test_file_table_functions_refused(lake, query, needle):
+    """Table functions that read arbitrary files (and bare file paths) are refused by
+    name, and no file content leaks to stdout."""
+    proc = sql(lake, query, "--format", "csv")
+    assert_error(proc, needle)
+    assert "root:" not in proc.stdout
+
+
+def test_version_beyond_latest(lake):
+    """Time travel past the latest version fails naming the version and the latest one."""
+    assert_error(sql(lake, "SELECT * FROM bronze.trades AT (VERSION => 7)"), "version 7", "latest")
+
+
+# --------------------------------------------------------------------------- bad appends
+
+
+def _assert_refused_append(lake: Path, tmp_path: Path, bad: pa.Table, needles: list[str]) -> None:
+    before_rows = row_hashes(finlake_read(lake, f"SELECT * FROM {TABLE}", tmp_path / "out"))
+    before_versions = log_versions(table_dir(lake))
+    before_files = sorted(p.name for p in table_dir(lake).rglob("*.parquet") if "_delta_log" not in p.parts)
+    path = tmp_path / "bad.parquet"
+    pq.write_table(bad, path)
+    proc = run_finlake(lake, "import", TABLE, path)
+    assert_error(proc, *needles)
+    assert log_versions(table_dir(lake)) == before_versions, "a refused append committed a version"
+    after_files = sorted(p.name for p in table_dir(lake).rglob("*.parquet") if "_delta_log" not in p.parts)
+    assert after_files == before_files, "a refused append left data files behind"
+    assert row_hashes(finlake_read(lake, f"SELECT * FROM {TABLE}", tmp_path / "out")) == before_rows
+
+
+def test_append_wrong_column_type_refused(lake, tmp_path):
+    """Appending a file whose column has an incompatible type (VARCHAR into BIGINT) is
+    refused naming the column, and the table is unchanged (rows, version, files)."""
+    bad = pa.table({"id": ["not a number"], "sym": ["X"], "px": [1.0]})
+    _assert_refused_append(lake, tmp_path, bad, ["'id'"])
+
+
+def test_append_unknown_column_refused(lake, tmp_path):
+    """Appending a file with a column the table lacks is refused naming the column, and
+    the table is unchanged."""
+    bad = pa.table({"id": pa.array([4], pa.int64()), "sym": ["X"], "px": [1.0], "venue": ["XNAS"]})
+    _assert_refused_append(lake, tmp_path, bad, ["venue"])
+
+
+# --------------------------------------------------------------------------- damaged tables
+
+
+def test_truncated_commit_names_file_and_line(lake, tmp_path):
+    """A commit whose last line is cut mid-JSON makes reads fail with an error naming
+    the commit file and the line."""
+    name, copy = copy_and_register(lake, tmp_path, "truncated")
+    commit = last_commit(copy)
+    lines = commit.read_text().splitlines()
+    assert len(lines) >= 2
+    damaged = "\n".join(lines[:-1] + [lines[-1][: len(lines[-1]) // 2]])
+    commit.write_text(damaged)
+    proc = sql(lake, f"SELECT * FROM {name}")
+    assert_error(proc, commit.name, f"line {len(lines)}")
+
+
+def test_unknown_action_is_ignored(lake, tmp_path):
+    """An unknown action line (``{"foo":{}}``) in a commit is ignored, as the Delta
+    protocol requires: the table still reads the same rows."""
+    name, copy = copy_and_register(lake, tmp_path, "unknown_action")
+    expected = finlake_read(lake, f"SELECT * FROM {name}", tmp_path / "out")
+    commit = last_commit(copy)
+    commit.write_text(commit.read_text().rstrip("\n") + '\n{"foo":{}}\n')
+    assert_same_rows(finlake_read(lake, f"SELECT * FROM {name}", tmp_path / "out"), expected)
+
+
+def test_missing_data_file_named(lake, tmp_path):
+    """A live data file deleted from disk makes reads fail with an error naming it."""
+    name, copy = copy_and_register(lake, tmp_path, "missing_file")
+    data_files = [p for p in copy.rglob("*.parquet") if "_delta_log" not in p.parts]
+    assert data_files
+    data_files[0].unlink()
+    proc = sql(lake, f"SELECT * FROM {name}")
+    assert_error(proc, data_files[0].name)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def test_describe_and_history(lake, tmp_path):
+    """``describe`` shows the table, its location, version, partitioning and columns
+    with their types; ``history`` lists every commit newest first with its operation."""
+    more = tmp_path / "more.parquet"
+    pq.write_table(SEED.slice(0, 1), more)
+    run_finlake(lake, "import", TABLE, more, check=True)
+    latest = log_versions(table_dir(lake))[-1]
+
+    described = run_finlake(lake, "describe", TABLE, check=True).stdout
+    for needle in [TABLE, str(table_dir(lake)), f"version:    {latest}", "id", "BIGINT", "sym", "VARCHAR", "px", "DOUBLE"]:
+        assert needle in described, f"describe lacks {needle!r}:\n{described}"
+
+    history = run_finlake(lake, "history", TABLE, check=True).stdout.strip().splitlines()
+    header, rows = history[0].split("\t"), [line.split("\t") for line in history[1:]]
+    assert header[:2] == ["version", "timestamp"], history[0]
+    assert [int(r[0]) for r in rows] == list(range(latest, -1, -1)), history
+    operations = [r[header.index("operation")] for r in rows]
+    assert operations[-1] == "CREATE TABLE" and operations[0] == "WRITE", operations
+
+
+def test_sql_csv_and_json_output(lake):
+    """``--format csv`` prints the header, then one line per row; ``--format json``
+    prints a JSON array of row objects."""
+    query = "SELECT id, sym FROM bronze.trades ORDER BY id"
+    csv = sql(lake, query, "--format", "csv", check=True).stdout.splitlines()
+    assert csv == ["id,sym", "1,AAPL", "2,MSFT", "3,Ünïcode"], csv
+    rows = json.loads(sql(lake, query, "--format", "json", check=True).stdout)
+    assert rows == [{"id": 1, "sym": "AAPL"}, {"id": 2, "sym": "MSFT"}, {"id": 3, "sym": "Ünïcode"}]
+
+
+def test_errors_go_to_stderr_only(lake):
+    """A failing command prints its error on stderr with the ``finlake: error:`` prefix
+    and nothing on stdout."""
+    proc = sql(lake, "SELECT * FROM bronze.no_such_table", "--format", "csv")
+    assert proc.returncode == 1, describe_run(proc)
+    assert proc.stderr.startswith("finlake: error:"), describe_run(proc)
+    assert proc.stdout == ""

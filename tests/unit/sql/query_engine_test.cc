@@ -1,0 +1,73 @@
+#include "finlake/sql/query_engine.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/test_env.h"
+
+namespace finlake::sql {
+namespace {
+
+using nlohmann::json;
+
+class QueryEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LakeOptions options;
+    options.create = true;
+    lake_ = std::move(Lake::Open(dir_.path() + "/lake", options).value());
+    table::CreateSpec spec;
+    spec.schema.fields = {{"symbol", delta::DataType::Primitive("string"), true, json::object()},
+                          {"close", delta::DataType::Primitive("double"), true, json::object()}};
+    auto table = lake_->CreateTable("silver.prices", spec, "test");
+    ASSERT_TRUE(table.ok()) << table.status().ToString();
+    ASSERT_TRUE((*table)->Append("SELECT 'A' AS symbol, 1.0 AS close").ok());
+    ASSERT_TRUE((*table)->Append("SELECT 'B' AS symbol, 2.0 AS close").ok());
+    engine_ = std::move(QueryEngine::Create(lake_.get()).value());
+  }
+
+  // The first cell of a query that must succeed.
+  std::string Cell(const std::string& sql) {
+    auto result = One(sql);
+    EXPECT_TRUE(result.ok()) << sql << ": " << result.status().ToString();
+    return result.ok() ? *result : "<error>";
+  }
+
+  Result<std::string> One(const std::string& sql) {
+    ASSIGN_OR_RETURN(auto prepared, engine_->Prepare(sql));
+    if (prepared.size() != 1) return Status::Internal("expected one statement");
+    ASSIGN_OR_RETURN(auto result, engine_->Run(prepared[0]));
+    return result->GetString(0, 0);
+  }
+
+  testing::ScratchDir dir_;
+  std::unique_ptr<Lake> lake_;
+  std::unique_ptr<QueryEngine> engine_;
+};
+
+TEST_F(QueryEngineTest, ResolvesTablesJoinsAndVersions) {
+  EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices"), "2");
+  EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices AT (VERSION => 1)"), "1");
+  EXPECT_EQ(Cell("SELECT sum(a.close + b.close) FROM silver.prices a JOIN silver.prices AS b AT (VERSION => 1) USING (symbol)"),
+            "2.0");
+  EXPECT_EQ(Cell("WITH prices AS (SELECT 42 AS close) SELECT close FROM prices"), "42") << "a CTE shadows nothing";
+  EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT * FROM silver.prices WHERE close > 1)"), "1");
+}
+
+TEST_F(QueryEngineTest, RefusesWhatIsNotALakeSelect) {
+  for (std::string sql : {"DELETE FROM silver.prices", "CREATE TABLE x (a INT)", "COPY (SELECT 1) TO '/tmp/x.csv'",
+                          "SELECT * FROM read_parquet('/etc/passwd')", "SELECT * FROM prices", "SELECT * FROM silver.nope",
+                          "SELECT * FROM silver.prices AT (VERSION => 9)", "SELEC 1"}) {
+    auto result = One(sql);
+    EXPECT_FALSE(result.ok()) << sql;
+  }
+  auto missing = One("SELECT * FROM silver.nope");
+  EXPECT_NE(missing.status().message().find("silver.nope"), std::string::npos) << missing.status().message();
+}
+
+TEST_F(QueryEngineTest, SplitsStatementsOutsideLiteralsAndComments) {
+  EXPECT_EQ(SplitStatements("SELECT ';' AS a; -- x;y\nSELECT 2; /* ; */ SELECT \"a;b\""),
+            (std::vector<std::string>{"SELECT ';' AS a", " -- x;y\nSELECT 2", " /* ; */ SELECT \"a;b\""}));
+}
+
+}  // namespace
+}  // namespace finlake::sql

@@ -1,0 +1,194 @@
+#include "finlake/table/table.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/test_env.h"
+
+namespace finlake::table {
+namespace {
+
+using nlohmann::json;
+
+class TableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    database_ = std::move(engine::Database::Open().value());
+    connection_ = std::move(database_->Connect().value());
+    storage_ = NewLocalStorage();
+  }
+
+  std::unique_ptr<Table> Create(const std::string& columns, std::vector<std::string> partitions = {}) {
+    DescribeColumns(columns);
+    CreateSpec spec;
+    for (const auto& [name, type] : described_) {
+      spec.schema.fields.push_back({name, delta::FromDuckDbType(type, name).value(), true, json::object()});
+    }
+    spec.partition_columns = std::move(partitions);
+    auto table = Table::Create(storage_.get(), database_.get(), dir_.path() + "/t", spec);
+    EXPECT_TRUE(table.ok()) << table.status().ToString();
+    return table.ok() ? std::move(table).value() : nullptr;
+  }
+
+  void DescribeColumns(const std::string& columns) {
+    ASSERT_TRUE(connection_->Execute("CREATE OR REPLACE TEMP TABLE probe (" + columns + ")").ok());
+    described_ = connection_->Describe("SELECT * FROM probe").value();
+  }
+
+  std::vector<std::string> Rows(Table& table, const std::string& order_by, std::optional<int64_t> version = {}) {
+    auto snapshot = table.Load(version);
+    EXPECT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+    auto scan = table.ScanSql(*snapshot);
+    EXPECT_TRUE(scan.ok()) << scan.status().ToString();
+    auto result = connection_->Query("SELECT COLUMNS(*)::VARCHAR FROM (" + *scan + ") ORDER BY " + order_by);
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    std::vector<std::string> rows;
+    for (int64_t r = 0; r < (*result)->row_count(); ++r) {
+      std::string row;
+      for (int64_t c = 0; c < (*result)->column_count(); ++c) row += (c ? "|" : "") + (*result)->GetString(c, r);
+      rows.push_back(row);
+    }
+    return rows;
+  }
+
+  testing::ScratchDir dir_;
+  std::unique_ptr<Storage> storage_;
+  std::unique_ptr<engine::Database> database_;
+  std::unique_ptr<engine::Connection> connection_;
+  std::vector<std::pair<std::string, std::string>> described_;
+};
+
+TEST_F(TableTest, AppendThenReadPartitionedWithStats) {
+  auto table = Create("symbol VARCHAR, session_date DATE, ts TIMESTAMPTZ, close DOUBLE, region VARCHAR", {"region"});
+  ASSERT_NE(table, nullptr);
+  auto written = table->Append(
+      "SELECT 'AAPL' AS symbol, DATE '2024-01-02' AS session_date, TIMESTAMPTZ '2024-01-02 21:00:00.000123+00' AS ts, "
+      "185.5 AS close, 'us' AS region UNION ALL SELECT 'SAP', DATE '2024-01-02', TIMESTAMPTZ '2024-01-02 16:30:00+00', "
+      "140.25, 'eu'");
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(written->rows_written, 2);
+  EXPECT_EQ(written->files_added, 2);
+  EXPECT_EQ(Rows(*table, "symbol"),
+            (std::vector<std::string>{"AAPL|2024-01-02|2024-01-02 21:00:00.000123+00|185.5|us",
+                                      "SAP|2024-01-02|2024-01-02 16:30:00+00|140.25|eu"}));
+  auto snapshot = table->Load().value();
+  for (const auto& file : snapshot.files) {
+    json stats = json::parse(*file.stats);
+    EXPECT_EQ(stats["numRecords"], 1);
+    EXPECT_FALSE(stats["minValues"].contains("region")) << "partition columns carry no stats";
+    if (file.partition_values.at("region") == "us") {
+      // Millisecond stats keep the bounds: min rounds down, max rounds up.
+      EXPECT_EQ(stats["minValues"]["ts"], "2024-01-02T21:00:00.000Z");
+      EXPECT_EQ(stats["maxValues"]["ts"], "2024-01-02T21:00:00.001Z");
+      EXPECT_EQ(stats["maxValues"]["close"], 185.5);
+    }
+  }
+}
+
+TEST_F(TableTest, AppendRefusesUnknownColumnsAndNarrowingTypes) {
+  auto table = Create("id INTEGER, name VARCHAR");
+  ASSERT_NE(table, nullptr);
+  auto unknown = table->Append("SELECT 1 AS id, 'x' AS name, 3 AS extra");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("'extra'"), std::string::npos) << unknown.status().message();
+  auto narrowing = table->Append("SELECT 1::BIGINT AS id, 'x' AS name");
+  ASSERT_FALSE(narrowing.ok());
+  EXPECT_NE(narrowing.status().message().find("'id'"), std::string::npos) << narrowing.status().message();
+  auto wrong = table->Append("SELECT 'one' AS id, 'x' AS name");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(table->Load()->version, 0) << "a refused write commits nothing";
+  ASSERT_TRUE(table->Append("SELECT 1::SMALLINT AS id").ok()) << "widening and missing nullable columns are fine";
+  EXPECT_EQ(Rows(*table, "id"), std::vector<std::string>{"1|"});
+}
+
+TEST_F(TableTest, OverwriteWholeTableAndReplaceWherePartitions) {
+  auto table = Create("d DATE, v BIGINT", {"d"});
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT DATE '2024-01-01' + i::INTEGER AS d, i AS v FROM range(3) t(i)").ok());
+  WriteOptions options;
+  options.replace_where = "d = DATE '2024-01-02'";
+  auto replaced = table->Overwrite("SELECT DATE '2024-01-02' AS d, 99 AS v", options);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(replaced->files_removed, 1);
+  EXPECT_EQ(Rows(*table, "d"), (std::vector<std::string>{"2024-01-01|0", "2024-01-02|99", "2024-01-03|2"}));
+  auto outside = table->Overwrite("SELECT DATE '2024-01-05' AS d, 1 AS v", options);
+  ASSERT_FALSE(outside.ok()) << "rows outside the replaced partitions are refused";
+  ASSERT_TRUE(table->Overwrite("SELECT DATE '2025-01-01' AS d, 7 AS v").ok());
+  EXPECT_EQ(Rows(*table, "d"), std::vector<std::string>{"2025-01-01|7"});
+  EXPECT_EQ(Rows(*table, "d", 1).size(), 3u) << "time travel still sees version 1";
+}
+
+TEST_F(TableTest, AddColumnsKeepsOldFilesReadable) {
+  auto table = Create("id INTEGER");
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT 1 AS id").ok());
+  ASSERT_TRUE(table->AddColumns({{"note", delta::DataType::Primitive("string"), true, json::object()}}).ok());
+  ASSERT_TRUE(table->Append("SELECT 2 AS id, 'new' AS note").ok());
+  EXPECT_EQ(Rows(*table, "id"), (std::vector<std::string>{"1|", "2|new"}));
+  WriteOptions evolve;
+  evolve.add_new_columns = true;
+  ASSERT_TRUE(table->Append("SELECT 3 AS id, 'x' AS note, 2.5 AS score", evolve).ok());
+  EXPECT_EQ(table->Load()->schema.fields.size(), 3u);
+}
+
+TEST_F(TableTest, EveryContractTypeRoundTrips) {
+  auto table = Create(
+      "b BOOLEAN, i8 TINYINT, i16 SMALLINT, i32 INTEGER, i64 BIGINT, f FLOAT, d DOUBLE, dec DECIMAL(18,4), s VARCHAR, "
+      "bin BLOB, dt DATE, ts TIMESTAMP, tstz TIMESTAMPTZ, st STRUCT(a INTEGER, b VARCHAR), l INTEGER[], "
+      "m MAP(VARCHAR, DOUBLE), h HUGEINT, u UBIGINT, id UUID");
+  ASSERT_NE(table, nullptr);
+  auto written = table->Append(
+      "SELECT true AS b, 1::TINYINT AS i8, 2::SMALLINT AS i16, 3 AS i32, 4::BIGINT AS i64, 1.5::FLOAT AS f, "
+      "2.5::DOUBLE AS d, 3.1415::DECIMAL(18,4) AS dec, 'héllo' AS s, '\\x01\\x02'::BLOB AS bin, DATE '2024-02-29' AS dt, "
+      "TIMESTAMP '2024-01-01 12:00:00' AS ts, TIMESTAMPTZ '2024-01-01 12:00:00+00' AS tstz, "
+      "{'a': 1, 'b': 'x'} AS st, [1, 2] AS l, MAP {'k': 1.5::DOUBLE} AS m, "
+      "99999999999999999999999999999999999999::HUGEINT AS h, 18446744073709551615::UBIGINT AS u, "
+      "'00000000-0000-0000-0000-000000000001'::UUID AS id");
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  auto snapshot = table->Load().value();
+  EXPECT_EQ(snapshot.schema.Find("h")->type.Name(), "decimal(38,0)");
+  EXPECT_EQ(snapshot.schema.Find("u")->type.Name(), "decimal(20,0)");
+  EXPECT_EQ(snapshot.schema.Find("id")->type.Name(), "string");
+  EXPECT_EQ(snapshot.schema.Find("ts")->type.Name(), "timestamp");
+  auto rows = Rows(*table, "b");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_NE(rows[0].find("2024-01-01 12:00:00+00|2024-01-01 12:00:00+00"), std::string::npos) << rows[0];
+  EXPECT_NE(rows[0].find("99999999999999999999999999999999999999"), std::string::npos) << rows[0];
+}
+
+TEST_F(TableTest, IdempotentTxnSkipsACommittedBatch) {
+  auto table = Create("id INTEGER");
+  ASSERT_NE(table, nullptr);
+  WriteOptions options;
+  options.txn = delta::Txn{"loader", 5, std::nullopt};
+  ASSERT_FALSE(table->Append("SELECT 1 AS id", options)->skipped);
+  EXPECT_TRUE(table->Append("SELECT 1 AS id", options)->skipped);
+  EXPECT_EQ(Rows(*table, "id").size(), 1u);
+}
+
+TEST_F(TableTest, CreateRefusesBadPartitionColumns) {
+  CreateSpec spec;
+  spec.schema.fields.push_back({"x", delta::DataType::Primitive("double"), true, json::object()});
+  spec.schema.fields.push_back({"y", delta::DataType::Primitive("long"), true, json::object()});
+  spec.partition_columns = {"z"};
+  EXPECT_FALSE(Table::Create(storage_.get(), database_.get(), dir_.path() + "/a", spec).ok());
+  spec.partition_columns = {"x"};
+  EXPECT_FALSE(Table::Create(storage_.get(), database_.get(), dir_.path() + "/b", spec).ok());
+}
+
+}  // namespace
+}  // namespace finlake::table
+
+namespace finlake::table {
+namespace {
+
+TEST_F(TableTest, HugeintBeyondDecimal38IsRefusedNamingTheColumn) {
+  auto table = Create("h HUGEINT");
+  ASSERT_NE(table, nullptr);
+  auto written = table->Append("SELECT 170141183460469231731687303715884105727::HUGEINT AS h");
+  ASSERT_FALSE(written.ok());
+  EXPECT_NE(written.status().message().find("column h"), std::string::npos) << written.status().message();
+  EXPECT_EQ(table->Load()->version, 0);
+}
+
+}  // namespace
+}  // namespace finlake::table
