@@ -65,6 +65,7 @@ def generate(rows, out):
         os.remove(tmp)
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
+    con.execute("SET enable_progress_bar=false")
     con.execute(f"COPY ({source_sql(rows)}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
     con.close()
     os.replace(tmp, out)

@@ -3,13 +3,17 @@
 //
 //   finlake_bench_log create DIR N --checkpoints|--no-checkpoints
 //   finlake_bench_log load DIR REPEAT
+//   finlake_bench_log breakdown DIR REPEAT
 //
 // `create` writes version 0 (protocol + metaData of a small schema) and N-1 blind
 // appends of one AddFile each (stats with numRecords 1 and min/max/nullCount); no
 // data files are written. With --checkpoints DeltaLog writes a checkpoint every 10
 // versions (CommitOptions.checkpoint = true), with --no-checkpoints none.
 // `load` prints one JSON object: median/min/max/first milliseconds of Load(), the
-// number of live files and the version read. bench/run.py drives both modes.
+// number of live files and the version read. `breakdown` times the parts of a
+// Load() separately (listing _delta_log, the DuckDB query under the checkpoint
+// codec, the whole codec Read(), reading and parsing the commits after the
+// checkpoint), to see what dominates. bench/run.py drives all three.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -48,9 +52,17 @@ double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
+}
+
 int Usage() {
   std::cerr << "usage: finlake_bench_log create DIR N --checkpoints|--no-checkpoints\n"
-               "       finlake_bench_log load DIR REPEAT\n";
+               "       finlake_bench_log load DIR REPEAT\n"
+               "       finlake_bench_log breakdown DIR REPEAT\n";
   return 2;
 }
 
@@ -194,16 +206,12 @@ int Load(const std::string& dir, int64_t repeat) {
     records = snapshot->NumRecords();
     checkpoint = snapshot->checkpoint_version;
   }
-  std::vector<double> sorted = times;
-  std::sort(sorted.begin(), sorted.end());
-  size_t n = sorted.size();
-  double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
   json out = {{"mode", "load"},
               {"dir", log.table_root()},
               {"repeat", repeat},
-              {"median_ms", median},
-              {"min_ms", sorted.front()},
-              {"max_ms", sorted.back()},
+              {"median_ms", Median(times)},
+              {"min_ms", *std::min_element(times.begin(), times.end())},
+              {"max_ms", *std::max_element(times.begin(), times.end())},
               {"first_ms", times.front()},
               {"engine_open_ms", open_ms},
               {"files", files},
@@ -211,6 +219,86 @@ int Load(const std::string& dir, int64_t repeat) {
               {"version", version},
               {"checkpoint_version", checkpoint ? json(*checkpoint) : json()},
               {"times_ms", times}};
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
+// Times the parts of Load() one by one (median over `repeat` of each).
+int Breakdown(const std::string& dir, int64_t repeat) {
+  auto context = OpenLog(dir);
+  if (!context.ok()) return Fail("opening the engine", context.status());
+  delta::DeltaLog& log = *context->log;
+  finlake::Storage& storage = *context->storage;
+  auto connection = context->database->Connect();
+  if (!connection.ok()) return Fail("connecting", connection.status());
+
+  std::vector<double> list_ms, query_ms, query_json_ms, codec_ms, commits_ms, load_ms;
+  int64_t entries = 0, checkpoint_actions = 0, commits_after = 0;
+  std::optional<int64_t> checkpoint;
+  for (int64_t r = 0; r < repeat; ++r) {
+    auto start = Clock::now();
+    auto listing = storage.List(log.log_dir());
+    list_ms.push_back(MillisSince(start));
+    if (!listing.ok()) return Fail("listing " + log.log_dir(), listing.status());
+    entries = static_cast<int64_t>(listing->size());
+    // The newest single-file checkpoint and the commits after it.
+    std::string checkpoint_name;
+    std::vector<std::string> commit_names;
+    for (const finlake::FileInfo& info : *listing) {
+      if (finlake::EndsWith(info.name, ".checkpoint.parquet")) checkpoint_name = info.name;
+    }
+    for (const finlake::FileInfo& info : *listing) {
+      if (finlake::EndsWith(info.name, ".json") && info.name.size() == 25 &&
+          (checkpoint_name.empty() || info.name.substr(0, 20) > checkpoint_name.substr(0, 20))) {
+        commit_names.push_back(info.name);
+      }
+    }
+    commits_after = static_cast<int64_t>(commit_names.size());
+    if (!checkpoint_name.empty()) {
+      checkpoint = std::stoll(checkpoint_name.substr(0, 20));
+      std::string path = log.log_dir() + "/" + checkpoint_name;
+      std::string sql = "SELECT to_json(t)::VARCHAR FROM read_parquet(" + finlake::SqlQuote(path) +
+                        ", hive_partitioning=false) t";
+      start = Clock::now();
+      auto rows = (*connection)->Query(sql);
+      query_ms.push_back(MillisSince(start));
+      if (!rows.ok()) return Fail("querying " + path, rows.status());
+      start = Clock::now();
+      auto json_rows = (*connection)->QueryJson(sql);
+      query_json_ms.push_back(MillisSince(start));
+      if (!json_rows.ok()) return Fail("querying " + path, json_rows.status());
+      start = Clock::now();
+      auto actions = context->codec->Read(storage, {path});
+      codec_ms.push_back(MillisSince(start));
+      if (!actions.ok()) return Fail("reading " + path, actions.status());
+      checkpoint_actions = static_cast<int64_t>(actions->size());
+    }
+    start = Clock::now();
+    for (const std::string& name : commit_names) {
+      auto text = storage.Read(log.log_dir() + "/" + name);
+      if (!text.ok()) return Fail("reading " + name, text.status());
+      auto actions = delta::ParseCommit(*text, name);
+      if (!actions.ok()) return Fail("parsing " + name, actions.status());
+    }
+    commits_ms.push_back(MillisSince(start));
+    start = Clock::now();
+    auto snapshot = log.Load();
+    load_ms.push_back(MillisSince(start));
+    if (!snapshot.ok()) return Fail("loading " + log.table_root(), snapshot.status());
+  }
+  json out = {{"mode", "breakdown"},
+              {"dir", log.table_root()},
+              {"repeat", repeat},
+              {"log_entries", entries},
+              {"checkpoint_version", checkpoint ? json(*checkpoint) : json()},
+              {"checkpoint_actions", checkpoint_actions},
+              {"commits_replayed", commits_after},
+              {"list_ms", Median(list_ms)},
+              {"checkpoint_duckdb_query_ms", checkpoint ? json(Median(query_ms)) : json()},
+              {"checkpoint_duckdb_query_json_ms", checkpoint ? json(Median(query_json_ms)) : json()},
+              {"checkpoint_codec_read_ms", checkpoint ? json(Median(codec_ms)) : json()},
+              {"commits_read_parse_ms", Median(commits_ms)},
+              {"load_ms", Median(load_ms)}};
   std::cout << out.dump() << std::endl;
   return 0;
 }
@@ -231,6 +319,11 @@ int main(int argc, char** argv) {
     int64_t repeat = 0;
     if (!ParsePositive(argv[3], &repeat)) return Usage();
     return Load(argv[2], repeat);
+  }
+  if (mode == "breakdown" && argc == 4) {
+    int64_t repeat = 0;
+    if (!ParsePositive(argv[3], &repeat)) return Usage();
+    return Breakdown(argv[2], repeat);
   }
   return Usage();
 }

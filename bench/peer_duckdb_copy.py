@@ -45,6 +45,7 @@ def main():
     t0 = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
+    con.execute("SET enable_progress_bar=false")
     connect_s = time.perf_counter() - t0
 
     options = "FORMAT parquet, COMPRESSION zstd"

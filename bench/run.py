@@ -293,6 +293,8 @@ def bench_log(bench_log_bin, work, commits, repeat):
         if ours["files"] != commits - 1 or ours["version"] != commits - 1:
             raise BenchError(f"finlake load ({variant}): {ours['files']} files at version {ours['version']}, "
                              f"expected {commits - 1} and {commits - 1}")
+        _, out = run([bench_log_bin, "breakdown", path, str(repeat)], f"finlake_bench_log breakdown ({variant})")
+        breakdown = last_json(out, "finlake_bench_log breakdown")
         peer_cmd = [sys.executable, os.path.join(BENCH_DIR, "peer_deltalake_load.py"), path, str(repeat)]
         proc = subprocess.run(peer_cmd, capture_output=True, text=True, timeout=1800)
         peer, peer_error = None, None
@@ -317,6 +319,7 @@ def bench_log(bench_log_bin, work, commits, repeat):
             "repeat": repeat,
             "create": created[variant],
             "finlake": ours,
+            "finlake_breakdown": breakdown,
             "deltalake": peer,
             "deltalake_error": peer_error,
             # > 1: finlake loads faster.

@@ -43,6 +43,7 @@ def finlake_binary() -> Path:
 
 @pytest.fixture(scope="session")
 def finlake_bin() -> Path:
+    """The binary, checked once per session: a missing build fails the tests that need it."""
     path = finlake_binary()
     if not (path.is_file() and os.access(path, os.X_OK)):
         pytest.fail(f"finlake binary not found or not executable: {path} (build it, or set FINLAKE_BIN)")
@@ -89,11 +90,11 @@ def describe_run(proc: subprocess.CompletedProcess) -> str:
 
 
 def assert_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
-    """Assert a failed run with a ``finlake: error:`` line mentioning every needle
-    (case-insensitive)."""
+    """Assert a failed run whose stderr has a ``finlake: error:`` message mentioning
+    every needle (case-insensitive)."""
     assert proc.returncode != 0, f"{describe_run(proc)}\nexpected a non-zero exit"
+    assert "finlake: error:" in proc.stderr, f"{describe_run(proc)}\nexpected 'finlake: error: ...' on stderr"
     err = proc.stderr.lower()
-    assert "error" in err, f"{describe_run(proc)}\nexpected an error message on stderr"
     missing = [n for n in needles if n.lower() not in err]
     assert not missing, f"{describe_run(proc)}\nstderr does not mention {missing}"
 

@@ -30,13 +30,6 @@ bool ParseVersionPrefix(const std::string& name, int64_t* version) {
   return true;
 }
 
-// What a listing of _delta_log tells: commit files and checkpoints by version.
-struct LogListing {
-  std::map<int64_t, FileInfo> commits;
-  // Complete checkpoints: version -> part file names in order.
-  std::map<int64_t, std::vector<std::string>> checkpoints;
-};
-
 Result<LogListing> ListLog(const Storage& storage, const std::string& log_dir) {
   auto entries = storage.List(log_dir);
   if (!entries.ok()) {
@@ -234,35 +227,60 @@ Result<Snapshot> DeltaLog::Load(std::optional<int64_t> version) const {
     return Status::NotFound(table_root_ + ": version " + std::to_string(target) +
                             " does not exist (latest is " + std::to_string(latest) + ")");
   }
-  // The newest complete checkpoint at or below the target ("Checkpoints"; for time
-  // travel the checkpoint must not be newer than the version asked for).
-  std::optional<int64_t> checkpoint;
-  auto it = listing.checkpoints.upper_bound(target);
-  if (it != listing.checkpoints.begin()) checkpoint = std::prev(it)->first;
-  int64_t first_commit = checkpoint ? *checkpoint + 1 : 0;
-  for (int64_t v = first_commit; v <= target; ++v) {
-    if (!listing.commits.count(v)) {
-      if (v == 0 || (!checkpoint && !listing.commits.empty() && listing.commits.begin()->first > 0)) {
-        return Status::NotFound(table_root_ + ": version " + std::to_string(target) +
-                                " cannot be rebuilt: commit " + std::to_string(v) +
-                                " is gone and no checkpoint at or below it exists (log cleaned up?)");
-      }
-      return Status::Corruption(table_root_ + ": versions are not contiguous: commit " +
-                                std::to_string(v) + " (" + CommitFileName(v) + ") is missing before version " +
-                                std::to_string(target));
-    }
+  // Start from the newest complete checkpoint at or below the target ("Checkpoints";
+  // for time travel the checkpoint must not be newer than the version asked for).
+  // A checkpoint that cannot be read (a torn write by another engine) is skipped
+  // for an older one, and finally for a replay of every commit from 0.
+  std::vector<std::optional<int64_t>> starts;
+  for (auto it = listing.checkpoints.upper_bound(target); it != listing.checkpoints.begin();) {
+    starts.push_back((--it)->first);
   }
+  starts.push_back(std::nullopt);
+  Status first_error;
+  for (const std::optional<int64_t>& start : starts) {
+    Status gap = CheckContiguous(listing, start, target);
+    if (!gap.ok()) {
+      if (first_error.ok()) first_error = gap;
+      continue;
+    }
+    bool checkpoint_unreadable = false;
+    auto snapshot = ReplayFrom(listing, start, target, &checkpoint_unreadable);
+    if (snapshot.ok() || !checkpoint_unreadable) return snapshot;
+    if (first_error.ok()) first_error = snapshot.status();
+  }
+  return first_error;
+}
+
+Status DeltaLog::CheckContiguous(const LogListing& listing, std::optional<int64_t> checkpoint, int64_t target) const {
+  for (int64_t v = checkpoint ? *checkpoint + 1 : 0; v <= target; ++v) {
+    if (listing.commits.count(v)) continue;
+    if (v == 0 || (!checkpoint && !listing.commits.empty() && listing.commits.begin()->first > v)) {
+      return Status::NotFound(table_root_ + ": version " + std::to_string(target) + " cannot be rebuilt: commit " +
+                              std::to_string(v) + " is gone and no checkpoint at or below it exists (log cleaned up?)");
+    }
+    return Status::Corruption(table_root_ + ": versions are not contiguous: commit " + std::to_string(v) + " (" +
+                              CommitFileName(v) + ") is missing before version " + std::to_string(target));
+  }
+  return Status::Ok();
+}
+
+Result<Snapshot> DeltaLog::ReplayFrom(const LogListing& listing, std::optional<int64_t> checkpoint, int64_t target,
+                                      bool* checkpoint_unreadable) const {
   Replayer replayer;
   if (checkpoint) {
     if (codec_ == nullptr) return Status::Internal("DeltaLog has no checkpoint codec");
     std::vector<std::string> paths;
-    for (const std::string& name : listing.checkpoints[*checkpoint]) paths.push_back(log_dir() + "/" + name);
-    ASSIGN_OR_RETURN(std::vector<Action> actions, codec_->Read(*storage_, paths));
-    for (Action& action : actions) replayer.Apply(std::move(action));
+    for (const std::string& name : listing.checkpoints.at(*checkpoint)) paths.push_back(log_dir() + "/" + name);
+    auto actions = codec_->Read(*storage_, paths);
+    if (!actions.ok()) {
+      *checkpoint_unreadable = true;
+      return actions.status();
+    }
+    for (Action& action : *actions) replayer.Apply(std::move(action));
   }
   int64_t timestamp_ms = 0;
-  for (int64_t v = first_commit; v <= target; ++v) {
-    const FileInfo& info = listing.commits[v];
+  for (int64_t v = checkpoint ? *checkpoint + 1 : 0; v <= target; ++v) {
+    const FileInfo& info = listing.commits.at(v);
     if (info.size_bytes > limits::kCommitFileBytesMax) {
       return Status::Corruption(table_root_ + ": commit " + info.name + " is larger than the limit of " +
                                 std::to_string(limits::kCommitFileBytesMax) + " bytes");

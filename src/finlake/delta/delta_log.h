@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,12 @@ struct HistoryEntry {
   nlohmann::json commit_info;  // null when the commit has none.
 };
 
+// What a listing of _delta_log tells: commit files and complete checkpoints by version.
+struct LogListing {
+  std::map<int64_t, FileInfo> commits;
+  std::map<int64_t, std::vector<std::string>> checkpoints;  // Version -> part file names in order.
+};
+
 class DeltaLog {
  public:
   DeltaLog(Storage* storage, std::string table_root, CheckpointCodec* codec,
@@ -84,6 +91,11 @@ class DeltaLog {
   static std::string CommitFileName(int64_t version);
 
  private:
+  [[nodiscard]] Status CheckContiguous(const LogListing& listing, std::optional<int64_t> checkpoint,
+                                       int64_t target) const;
+  [[nodiscard]] Result<Snapshot> ReplayFrom(const LogListing& listing, std::optional<int64_t> checkpoint,
+                                            int64_t target, bool* checkpoint_unreadable) const;
+
   Storage* storage_;
   std::string table_root_;
   CheckpointCodec* codec_;

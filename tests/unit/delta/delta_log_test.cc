@@ -260,3 +260,20 @@ TEST(DeltaCorpus, ReadsCheckpointsWrittenBySpark) {
 
 }  // namespace
 }  // namespace finlake::delta
+
+namespace finlake::delta {
+namespace {
+
+TEST_F(DeltaLogTest, UnreadableCheckpointFallsBackToAnOlderStart) {
+  Create();
+  for (int i = 1; i <= 21; ++i) ASSERT_TRUE(Append("f" + std::to_string(i), i - 1).ok());
+  // A torn checkpoint (another engine's crash mid-write) must not hide the table.
+  std::ofstream(log_->log_dir() + "/00000000000000000020.checkpoint.parquet", std::ios::trunc) << "PAR1 torn";
+  auto snapshot = log_->Load();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  EXPECT_EQ(snapshot->checkpoint_version, 10);
+  EXPECT_EQ(snapshot->files.size(), 21u);
+}
+
+}  // namespace
+}  // namespace finlake::delta
