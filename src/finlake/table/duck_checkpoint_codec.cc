@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "finlake/core/scratch_dir.h"
 #include "finlake/core/strings.h"
 
 namespace finlake::table {
@@ -28,23 +29,6 @@ constexpr const char* kCheckpointColumns =
     "writerFeatures VARCHAR[])'";
 constexpr const char* kDomainMetadataColumn =
     ", 'domainMetadata': 'STRUCT(domain VARCHAR, configuration VARCHAR, removed BOOLEAN)'";
-
-// A scratch directory removed when it goes out of scope.
-class ScratchDir {
- public:
-  ScratchDir() {
-    path_ = (std::filesystem::temp_directory_path() / ("finlake-ckpt-" + NewUuid())).string();
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace
 
@@ -97,7 +81,7 @@ Result<std::vector<delta::Action>> DuckCheckpointCodec::Read(const Storage& stor
 Result<std::string> DuckCheckpointCodec::Encode(const std::vector<delta::Action>& actions) {
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(engine::Connection * conn, connection());
-  ScratchDir scratch;
+  ScratchDir scratch("finlake-checkpoint-");
   std::string lines_path = scratch.path() + "/actions.json";
   std::string parquet_path = scratch.path() + "/checkpoint.parquet";
   bool has_domains = false;

@@ -10,26 +10,13 @@
 #include <memory>
 #include <string>
 
+#include "finlake/core/scratch_dir.h"
 #include "finlake/core/strings.h"
 #include "finlake/storage/local_storage.h"
 
 namespace finlake::testing {
 
-// A directory under /tmp removed at the end of the test.
-class ScratchDir {
- public:
-  ScratchDir() : path_((std::filesystem::temp_directory_path() / ("finlake-test-" + NewUuid())).string()) {
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ScratchDir = ::finlake::ScratchDir;
 
 // The shared test corpus, or empty when absent (tests then skip, saying why).
 inline std::string SharedDir() {
