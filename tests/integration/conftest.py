@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -259,8 +259,21 @@ def _to_py(arr: pa.Array) -> list:
     return [None if v is None else str(v) for v in arr.to_pylist()]
 
 
-def _canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _column_cells(name: str, values: list) -> list[str]:
+    """``["name",<canonical JSON of value>]`` for each value of one column."""
+    prefix = "[" + _canonical_json(name) + ","
+    cells = []
+    for value in values:
+        if value is None:
+            cells.append(prefix + "null]")
+        elif type(value) is int:  # the common case, without the encoder's overhead
+            cells.append(prefix + str(value) + "]")
+        else:
+            cells.append(prefix + _canonical_json(value) + "]")
+    return cells
 
 
 def canonical_rows(table: pa.Table) -> list[str]:
@@ -273,9 +286,10 @@ def canonical_rows(table: pa.Table) -> list[str]:
     of [key, value] pairs, null -> None.
     """
     names = sorted(table.column_names, key=lambda n: (n.lower(), n))
-    columns = [_to_py(table.column(name)) for name in names]
-    lowered = [n.lower() for n in names]
-    return [_canonical_json([[n, col[i]] for n, col in zip(lowered, columns)]) for i in range(table.num_rows)]
+    if not names:
+        return ["[]"] * table.num_rows
+    columns = [_column_cells(name.lower(), _to_py(table.column(name))) for name in names]
+    return ["[" + ",".join(cells) + "]" for cells in zip(*columns)]
 
 
 def row_hashes(table: pa.Table) -> list[str]:

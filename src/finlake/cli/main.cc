@@ -1,4 +1,5 @@
 // finlake: the one binary. `finlake --help` lists the commands.
+#include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -24,8 +25,9 @@ int Fail(const Status& status) {
 }
 
 std::string CurrentUser() {
-  const char* user = std::getenv("USER");
-  return user ? user : "unknown";
+  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
+  if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr) return entry->pw_name;
+  return "uid " + std::to_string(::getuid());
 }
 
 // Tests stop a writer at a named crash point (FINLAKE_TEST_CRASH_AT=log_linked, ...).
@@ -298,6 +300,8 @@ int Main(int argc, char** argv) {
   auto* import = app.add_subcommand("import", "Load a CSV, Parquet or JSON file into a table");
   std::string im_name, im_file, im_format, im_mode = "append", im_partition, im_where;
   bool im_create = false, im_add_columns = false;
+  std::string im_txn_app;
+  int64_t im_txn_version = -1;
   import->add_option("table", im_name, "namespace.table")->required();
   import->add_option("file", im_file, "Input file")->required();
   import->add_option("--format", im_format, "csv, parquet or json (default: from the file name)");
@@ -306,6 +310,8 @@ int Main(int argc, char** argv) {
   import->add_option("--mode", im_mode, "append or overwrite")->check(CLI::IsMember({"append", "overwrite"}))->capture_default_str();
   import->add_option("--replace-where", im_where, "With --mode overwrite: replace only partitions matching this predicate");
   import->add_flag("--add-columns", im_add_columns, "Add the file's new columns to the table (schema evolution)");
+  import->add_option("--txn-app-id", im_txn_app, "Idempotent load: the loader's id (Delta txn appId)");
+  import->add_option("--txn-version", im_txn_version, "Idempotent load: this batch's number; a batch the table has seen is skipped");
 
   auto* reg = app.add_subcommand("register", "Register an existing Delta table (not copied)");
   std::string reg_name, reg_path, reg_description;
@@ -367,7 +373,7 @@ int Main(int argc, char** argv) {
               << "location:   " << entry->location << "\n"
               << "owner:      " << entry->owner << "\n"
               << "created:    " << entry->created_at << "\n"
-              << "description: " << entry->description << "\n"
+              << "about:      " << entry->description << "\n"
               << "version:    " << snapshot->version << " (" << FormatIsoMillis(snapshot->commit_timestamp_ms) << ")\n"
               << "protocol:   reader " << snapshot->protocol.min_reader_version << ", writer "
               << snapshot->protocol.min_writer_version << "\n"
@@ -437,12 +443,20 @@ int Main(int argc, char** argv) {
     if (!source.ok()) return Fail(source.status());
     table::WriteOptions options;
     options.add_new_columns = im_add_columns;
+    if (im_txn_app.empty() != (im_txn_version < 0)) {
+      return Fail(Status::InvalidArgument("--txn-app-id and --txn-version go together"));
+    }
+    if (!im_txn_app.empty()) options.txn = delta::Txn{im_txn_app, im_txn_version, std::nullopt};
     if (!im_where.empty()) {
       if (im_mode != "overwrite") return Fail(Status::InvalidArgument("--replace-where needs --mode overwrite"));
       options.replace_where = im_where;
     }
     auto written = im_mode == "overwrite" ? (*table)->Overwrite(*source, options) : (*table)->Append(*source, options);
     if (!written.ok()) return Fail(written.status().WithContext("import " + im_file + " into " + im_name));
+    if (written->skipped) {
+      std::cout << "skipped: " << im_name << " already holds batch " << im_txn_version << " of " << im_txn_app << "\n";
+      return 0;
+    }
     std::cout << "imported " << written->rows_written << " rows into " << im_name << " (version " << written->version
               << ", " << written->files_added << " files added, " << written->files_removed << " removed)\n";
     return 0;
