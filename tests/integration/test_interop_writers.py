@@ -207,15 +207,13 @@ def test_finlake_all_types_table_reads_identically_everywhere(finlake, tmp_path)
 
 
 def test_duckdb_only_types_map_per_contract(finlake, tmp_path):
-    """Types with no Parquet/Delta counterpart map per the contract when a table is
+    """DuckDB types with no Delta counterpart map per the contract when a table is
     declared with them (HUGEINT -> decimal(38,0), UBIGINT -> decimal(20,0),
     UUID -> string, TIMESTAMP -> UTC timestamp), and values loaded into them read back
     the same in finlake, delta-rs and DuckDB. The naive timestamp lies in New York's
     DST gap, so reading it in local time would show."""
-    finlake(
-        "create-table", "silver.wide",
-        "--schema", "id INTEGER, h HUGEINT, u UBIGINT, g UUID, ts TIMESTAMP, tz TIMESTAMPTZ",
-    )  # fmt: skip
+    schema = "id INTEGER, h HUGEINT, u UBIGINT, g UUID, ts TIMESTAMP, tz TIMESTAMPTZ"
+    finlake("create-table", "silver.wide", "--schema", schema)
     csv = tmp_path / "wide.csv"
     csv.write_text(
         "id,h,u,g,ts,tz\n"

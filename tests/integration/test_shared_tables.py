@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from deltalake import DeltaTable
 
 from conftest import (
     CORPUS_DIR,
@@ -156,9 +159,9 @@ class CorpusLake:
 
     def __init__(self, lake: Path, corpus: Path, out_dir: Path):
         self.lake, self.corpus, self.out_dir = lake, corpus, out_dir
-        self._registrations: dict[str, object] = {}
+        self._registrations: dict[str, subprocess.CompletedProcess] = {}
 
-    def register(self, rel: str):
+    def register(self, rel: str) -> subprocess.CompletedProcess:
         """The (cached) CompletedProcess of ``register corpus.<name> <table dir>``."""
         if rel not in self._registrations:
             self._registrations[rel] = run_finlake(self.lake, "register", self.qualified(rel), self.corpus / rel)
@@ -173,10 +176,8 @@ class CorpusLake:
         assert proc.returncode == 0, f"registering a readable table failed\n{describe_run(proc)}"
         return self.qualified(rel)
 
-    def read(self, rel: str, version: int):
+    def read(self, rel: str, version: int) -> tuple[subprocess.CompletedProcess, pa.Table | None]:
         """``SELECT * ... AT (VERSION => v)`` as (CompletedProcess, table or None)."""
-        import pyarrow.parquet as pq
-
         out = self.out_dir / f"{table_name_for(rel)}_v{version}.parquet"
         query = f"SELECT * FROM {self.registered(rel)} AT (VERSION => {version})"
         proc = run_finlake(self.lake, "sql", "--format", "parquet", "-o", out, query)
@@ -216,8 +217,6 @@ def oracle_rows(table_dir: Path, rel: str, version: int) -> tuple[str, pa.Table 
     expected = dat_expected_dirs(table_dir) if rel.startswith("dat/") else {}
     if version in expected:
         return "DAT expected", read_parquet_dir(expected[version])
-    from deltalake import DeltaTable
-
     try:
         return "delta-rs", DeltaTable(str(table_dir), version=version).to_pyarrow_table()
     except Exception as delta_rs_error:  # noqa: BLE001 - any oracle failure means "try the next one"
@@ -232,8 +231,6 @@ def oracle_rows(table_dir: Path, rel: str, version: int) -> tuple[str, pa.Table 
 
 def missing_live_files(table_dir: Path, version: int) -> list[str]:
     """Relative paths of the live files of `version` that are absent on disk (per delta-rs's log replay)."""
-    from deltalake import DeltaTable
-
     missing = []
     for uri in DeltaTable(str(table_dir), version=version).file_uris():
         path = Path(urllib.parse.unquote(urllib.parse.urlparse(uri).path)) if uri.startswith("file:") else Path(uri)
@@ -294,10 +291,8 @@ def test_read_version(corpus_lake, rel, count):
     if rel in AGGREGATES:
         select, expected = AGGREGATES[rel]
         name = corpus_lake.registered(rel)
-        proc = run_finlake(
-            corpus_lake.lake, "sql", "--format", "json",
-            f"SELECT {select} FROM {name} AT (VERSION => {count.version})", check=True,
-        )  # fmt: skip
+        query = f"SELECT {select} FROM {name} AT (VERSION => {count.version})"
+        proc = run_finlake(corpus_lake.lake, "sql", "--format", "json", query, check=True)
         (row,) = json.loads(proc.stdout)
         assert {k: int(v) for k, v in row.items()} == expected
         assert expected["n"] == count.rows
@@ -321,8 +316,9 @@ def test_unrebuildable_version_fails(corpus_lake, rel, version):
     assert_error(proc, f"version {version}")
 
 
-def test_registered_name_is_valid():
-    """Names derived from corpus paths are valid finlake table names."""
-    for rel in EXPECTED or ["dat/x/delta"]:
-        assert re.fullmatch(r"[a-z0-9_]+", table_name_for(rel)), rel
+def test_registered_names_are_valid_and_distinct(corpus_dir):
+    """Names derived from corpus paths are valid finlake table names, one per table."""
+    names = [table_name_for(rel) for rel in EXPECTED]
+    assert all(re.fullmatch(r"[a-z0-9_]+", name) for name in names), names
+    assert len(set(names)) == len(names)
 
