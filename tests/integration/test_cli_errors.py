@@ -202,6 +202,25 @@ def test_missing_data_file_named(lake, tmp_path):
     assert_error(proc, data_files[0].name)
 
 
+def test_missing_data_file_error_has_no_engine_sql_snippet(lake, tmp_path):
+    """The error names the file without echoing finlake's internal rewritten SQL."""
+    name, copy = copy_and_register(lake, tmp_path, "missing_file_snippet")
+    next(p for p in copy.rglob("*.parquet") if "_delta_log" not in p.parts).unlink()
+    proc = sql(lake, f"SELECT * FROM {name}", check=False)
+    assert "LINE 1" not in proc.stderr and "read_parquet" not in proc.stderr, proc.stderr
+
+
+def test_json_import_uses_the_table_types(lake, tmp_path):
+    """JSON lines land with the table's types, as CSV does: a value beyond BIGINT goes
+    into a UBIGINT (decimal(20,0)) column."""
+    run_finlake(lake, "create-table", "bronze.wide", "--schema", "u UBIGINT, s VARCHAR", check=True)
+    source = tmp_path / "wide.json"
+    source.write_text('{"u": 18446744073709551615, "s": "x"}\n{"u": 3, "s": "y"}\n')
+    run_finlake(lake, "import", "bronze.wide", source, check=True)
+    out = sql(lake, "SELECT u FROM bronze.wide ORDER BY u", "--format", "csv", check=True).stdout.split()
+    assert out == ["u", "3", "18446744073709551615"]
+
+
 # --------------------------------------------------------------------------- output
 
 

@@ -63,21 +63,24 @@ Result<std::string> SourceSql(engine::Connection& connection, const std::string&
     else return Status::InvalidArgument("cannot tell the format of " + path + " from its name; pass --format csv|parquet|json");
   }
   if (format == "parquet") return "SELECT * FROM read_parquet(" + SqlQuote(path) + ")";
-  if (format == "json") return "SELECT * FROM read_json_auto(" + SqlQuote(path) + ")";
-  if (format != "csv") return Status::InvalidArgument("unknown --format '" + format + "' (use csv, parquet or json)");
-  std::string base = "read_csv(" + SqlQuote(path) + ", header=true";
+  if (format != "csv" && format != "json") {
+    return Status::InvalidArgument("unknown --format '" + format + "' (use csv, parquet or json)");
+  }
+  std::string base = format == "csv" ? "read_csv(" + SqlQuote(path) + ", header=true"
+                                     : "read_json(" + SqlQuote(path) + ", auto_detect=true";
   if (table_schema == nullptr) return "SELECT * FROM " + base + ")";
-  // Read the CSV's columns with the table's types, so "42" lands as the table's type
-  // and a bad value fails in the CSV reader, naming the line.
+  // Text formats are read with the table's types, so "42" lands as the table's type
+  // and a bad value fails in the reader, naming the line. CSV takes hints for some
+  // columns (types=); JSON needs every column (columns=), detected ones included.
   auto columns = connection.Describe("SELECT * FROM " + base + ")");
   if (!columns.ok()) return columns.status().WithContext(path);
   std::vector<std::string> types;
   for (const auto& [name, type] : *columns) {
-    if (const delta::StructField* field = table_schema->Find(name)) {
-      types.push_back(SqlQuote(name) + ": " + SqlQuote(delta::ToDuckDbType(field->type)));
-    }
+    const delta::StructField* field = table_schema->Find(name);
+    if (field == nullptr && format == "csv") continue;
+    types.push_back(SqlQuote(name) + ": " + SqlQuote(field ? delta::ToDuckDbType(field->type) : type));
   }
-  if (!types.empty()) base += ", types={" + Join(types, ", ") + "}";
+  if (!types.empty()) base += (format == "csv" ? ", types={" : ", columns={") + Join(types, ", ") + "}";
   return "SELECT * FROM " + base + ")";
 }
 

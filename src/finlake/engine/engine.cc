@@ -6,6 +6,19 @@ namespace finlake::engine {
 
 using nlohmann::json;
 
+namespace {
+
+// DuckDB appends "LINE 1: <the statement> ^" to errors. The statement is finlake's
+// rewritten SQL, not what the user typed, so the snippet misleads: drop it.
+Status EngineError(const char* error) {
+  std::string message = error ? error : "DuckDB query failed";
+  if (size_t line = message.find("\n\nLINE "); line != std::string::npos) message.resize(line);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return Status::InvalidArgument(message);
+}
+
+}  // namespace
+
 std::string QueryResult::GetString(int64_t column, int64_t row) {
   if (duckdb_value_is_null(&result_, column, row)) return "";
   char* text = duckdb_value_varchar(&result_, column, row);
@@ -19,8 +32,7 @@ Status Connection::Execute(const std::string& sql) {
   duckdb_state state = duckdb_query(connection_, sql.c_str(), &result);
   Status status;
   if (state != DuckDBSuccess) {
-    const char* error = duckdb_result_error(&result);
-    status = Status::InvalidArgument(error ? error : "DuckDB query failed");
+    status = EngineError(duckdb_result_error(&result));
   }
   duckdb_destroy_result(&result);
   return status;
@@ -29,8 +41,7 @@ Status Connection::Execute(const std::string& sql) {
 Result<std::unique_ptr<QueryResult>> Connection::Query(const std::string& sql) {
   duckdb_result result;
   if (duckdb_query(connection_, sql.c_str(), &result) != DuckDBSuccess) {
-    const char* error = duckdb_result_error(&result);
-    Status status = Status::InvalidArgument(error ? error : "DuckDB query failed");
+    Status status = EngineError(duckdb_result_error(&result));
     duckdb_destroy_result(&result);
     return status;
   }
