@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -50,17 +51,21 @@ def log(message):
 
 
 def run(cmd, what, timeout=1800, env=None):
-    """Runs cmd; returns (wall seconds, stdout). Raises BenchError on failure."""
+    """Runs cmd; returns (wall seconds, stdout, CPU seconds (user + sys) of the child).
+    Raises BenchError on failure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as error:
         raise BenchError(f"{what}: timed out after {timeout} s: {' '.join(cmd)}") from error
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise BenchError(f"{what}: exit status {proc.returncode}: {' '.join(cmd)}\n"
                          f"{proc.stderr.strip() or proc.stdout.strip()}")
-    return wall, proc.stdout
+    return wall, proc.stdout, cpu
 
 
 def last_json(text, what):
@@ -189,17 +194,17 @@ def finlake_append_once(finlake, work, source, rows, partition_by):
         create += ["--partition-by", partition_by]
     run(create, "finlake create-table")
     settle()
-    wall, out = run([finlake, "--lake", lake, "import", TABLE, source], "finlake import")
+    wall, out, cpu = run([finlake, "--lake", lake, "import", TABLE, source], "finlake import")
     expected = f"imported {rows} rows"
     if expected not in out:
         raise BenchError(f"finlake import: expected '{expected}', got: {out.strip()}")
     table_dir = os.path.join(lake, "bench", "bars_1d")
-    return {"seconds": wall, "bytes": parquet_bytes(table_dir), "files": count_parquet_files(table_dir),
+    return {"seconds": wall, "cpu_seconds": cpu, "bytes": parquet_bytes(table_dir), "files": count_parquet_files(table_dir),
             "lake": lake}
 
 
 def finlake_check_count(finlake, lake, rows):
-    _, out = run([finlake, "--lake", lake, "sql", f"SELECT count(*) AS n FROM {TABLE}", "--format", "csv"],
+    _, out, _ = run([finlake, "--lake", lake, "sql", f"SELECT count(*) AS n FROM {TABLE}", "--format", "csv"],
                  "finlake sql count")
     if str(rows) not in out.split():
         raise BenchError(f"finlake table holds the wrong number of rows (expected {rows}): {out.strip()}")
@@ -212,11 +217,11 @@ def duckdb_copy_once(work, source, rows, partition_by):
     cmd = [sys.executable, os.path.join(BENCH_DIR, "peer_duckdb_copy.py"), source, out_path]
     if partition_by:
         cmd += ["--partition-by", partition_by]
-    wall, out = run(cmd, "duckdb COPY peer")
+    wall, out, cpu = run(cmd, "duckdb COPY peer")
     result = last_json(out, "duckdb COPY peer")
     if result["rows"] != rows:
         raise BenchError(f"duckdb COPY wrote {result['rows']} rows, expected {rows}")
-    return {"process_seconds": wall, "copy_seconds": result["copy_s"], "bytes": result["bytes"],
+    return {"process_seconds": wall, "process_cpu_seconds": cpu, "copy_seconds": result["copy_s"], "bytes": result["bytes"],
             "files": count_parquet_files(out_path), "import_seconds": result["import_s"]}
 
 
@@ -228,7 +233,7 @@ def bench_append(finlake, work, rows, repeats, partition_by):
         # Interleaved, so drift on a shared machine hits both sides alike.
         ours.append(finlake_append_once(finlake, work, source, rows, partition_by))
         peers.append(duckdb_copy_once(work, source, rows, partition_by))
-        log(f"  {name} run {i + 1}/{repeats}: finlake {ours[-1]['seconds']:.2f} s, "
+        log(f"  {name} run {i + 1}/{repeats}: finlake {ours[-1]['seconds']:.2f} s ({ours[-1]['cpu_seconds']:.2f} s CPU), "
             f"duckdb COPY {peers[-1]['copy_seconds']:.2f} s in-process / {peers[-1]['process_seconds']:.2f} s process")
     finlake_check_count(finlake, ours[-1]["lake"], rows)
     f_s = median([r["seconds"] for r in ours])
@@ -242,58 +247,75 @@ def bench_append(finlake, work, rows, repeats, partition_by):
         "source_bytes": os.path.getsize(source),
         "finlake": {"seconds_median": f_s, "rows_per_s": rows / f_s, "bytes": f_bytes,
                     "files": ours[-1]["files"], "seconds": [r["seconds"] for r in ours],
+                    "cpu_seconds_median": median([r["cpu_seconds"] for r in ours]),
+                    "cpu_seconds": [r["cpu_seconds"] for r in ours],
                     "what": "wall time of the `finlake import` process"},
         "duckdb": {"copy_seconds_median": p_copy, "rows_per_s": rows / p_copy,
                    "process_seconds_median": p_proc, "process_rows_per_s": rows / p_proc,
                    "bytes": p_bytes, "files": peers[-1]["files"],
                    "copy_seconds": [r["copy_seconds"] for r in peers],
                    "process_seconds": [r["process_seconds"] for r in peers],
+                   "process_cpu_seconds_median": median([r["process_cpu_seconds"] for r in peers]),
+                   "process_cpu_seconds": [r["process_cpu_seconds"] for r in peers],
                    "python_import_seconds": [r["import_seconds"] for r in peers],
                    "what": "COPY statement alone (in-process) and the whole python process"},
         "ratio_vs_inprocess": ratio(rows / f_s, rows / p_copy),
         "ratio_vs_process": ratio(rows / f_s, rows / p_proc),
         "bytes_ratio": ratio(f_bytes, p_bytes),
+        # CPU seconds (user + sys) of the whole processes: steadier than wall time on a
+        # shared machine. > 1: finlake used less CPU for the same rows.
+        "cpu_ratio_vs_process": ratio(median([r["process_cpu_seconds"] for r in peers]),
+                                      median([r["cpu_seconds"] for r in ours])),
     }
 
 
 # --------------------------------------------------------------------------- log replay
 
-def build_logs(bench_log, work, commits):
-    """Creates both log-only tables, concurrently (the work is mostly fsync waits)."""
+def build_logs(bench_log, work, commits, reuse):
+    """Creates both log-only tables, concurrently (the work is mostly fsync waits).
+    With `reuse`, a complete table left by an earlier --keep run is used as it is."""
     dirs = {"checkpoints": os.path.join(work, f"log_{commits}_checkpoints"),
             "no_checkpoints": os.path.join(work, f"log_{commits}_no_checkpoints")}
-    procs = {}
+    procs, created = {}, {}
     for variant, path in dirs.items():
+        marker = os.path.join(path, "create.json")
+        if reuse and os.path.exists(marker):
+            with open(marker) as f:
+                created[variant] = dict(json.load(f), reused=True)
+            continue
         remove(path)
         flag = "--checkpoints" if variant == "checkpoints" else "--no-checkpoints"
         procs[variant] = subprocess.Popen([bench_log, "create", path, str(commits), flag],
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    created, errors = {}, []
+    errors = []
     for variant, proc in procs.items():
         out, err = proc.communicate(timeout=3600)
         if proc.returncode != 0:
             errors.append(f"finlake_bench_log create ({variant}): exit status {proc.returncode}: {err.strip()}")
         else:
             created[variant] = last_json(out, f"finlake_bench_log create ({variant})")
+            with open(os.path.join(dirs[variant], "create.json"), "w") as f:
+                json.dump(created[variant], f)
     if errors:
         raise BenchError("\n".join(errors))
     return dirs, created
 
 
-def bench_log(bench_log_bin, work, commits, repeat):
+def bench_log(bench_log_bin, work, commits, repeat, reuse):
     log(f"building two log-only tables of {commits:,} commits (with and without checkpoints)")
-    dirs, created = build_logs(bench_log_bin, work, commits)
+    dirs, created = build_logs(bench_log_bin, work, commits, reuse)
     for variant, info in created.items():
-        log(f"  {variant}: {info['seconds']:.1f} s ({info['commits_per_s']:.0f} commits/s)")
+        log(f"  {variant}: {info['seconds']:.1f} s ({info['commits_per_s']:.0f} commits/s)"
+            + (", reused" if info.get("reused") else ""))
     settle()
     results, failures = [], []
     for variant, path in dirs.items():
-        _, out = run([bench_log_bin, "load", path, str(repeat)], f"finlake_bench_log load ({variant})")
+        _, out, _ = run([bench_log_bin, "load", path, str(repeat)], f"finlake_bench_log load ({variant})")
         ours = last_json(out, "finlake_bench_log load")
         if ours["files"] != commits - 1 or ours["version"] != commits - 1:
             raise BenchError(f"finlake load ({variant}): {ours['files']} files at version {ours['version']}, "
                              f"expected {commits - 1} and {commits - 1}")
-        _, out = run([bench_log_bin, "breakdown", path, str(repeat)], f"finlake_bench_log breakdown ({variant})")
+        _, out, _ = run([bench_log_bin, "breakdown", path, str(repeat)], f"finlake_bench_log breakdown ({variant})")
         breakdown = last_json(out, "finlake_bench_log breakdown")
         peer_cmd = [sys.executable, os.path.join(BENCH_DIR, "peer_deltalake_load.py"), path, str(repeat)]
         proc = subprocess.run(peer_cmd, capture_output=True, text=True, timeout=1800)
@@ -356,6 +378,9 @@ def print_table(results):
                      "duckdb COPY, in-process"))
         rows.append(("  same, peer as a process", "", fmt_rate(d["process_rows_per_s"]),
                      fmt_ratio(r["ratio_vs_process"]), "python -c duckdb COPY"))
+        rows.append(("  CPU seconds, whole process", f"{f['cpu_seconds_median']:.2f} s",
+                     f"{d['process_cpu_seconds_median']:.2f} s", fmt_ratio(r["cpu_ratio_vs_process"]),
+                     "python -c duckdb COPY (user+sys)"))
         rows.append(("  Parquet bytes written", fmt_mb(f["bytes"]), fmt_mb(d["bytes"]), fmt_ratio(r["bytes_ratio"]),
                      f"{f['files']} vs {d['files']} files"))
     for r in results.get("log", []):
@@ -368,7 +393,8 @@ def print_table(results):
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
-    print("ratio: finlake speed / peer speed (> 1: finlake faster); for bytes, finlake / peer.")
+    print("ratio: finlake speed / peer speed (> 1: finlake faster; for CPU seconds, peer / finlake);\n"
+          "       for bytes, finlake / peer. Figures are medians; wall times are noisy on a shared machine.")
 
 
 def versions():
@@ -405,6 +431,8 @@ def main():
     parser.add_argument("--log-repeat", type=int, help="Load() repeats for the log benchmark (median)")
     parser.add_argument("--out", default=os.path.join(BENCH_DIR, "out"), help="results and scratch directory")
     parser.add_argument("--keep", action="store_true", help="keep the scratch tables and lakes")
+    parser.add_argument("--reuse-logs", action="store_true",
+                        help="reuse the log-only tables an earlier --keep run left (skips building them)")
     args = parser.parse_args()
 
     size = SIZES[args.size]
@@ -432,7 +460,7 @@ def main():
             bench_log_bin = find_bench_log(finlake)
             results["bench_log_bin"] = bench_log_bin
             log_results, failures = bench_log(bench_log_bin, work, size["commits"],
-                                              args.log_repeat or size["log_repeat"])
+                                              args.log_repeat or size["log_repeat"], args.reuse_logs)
             results["log"] = log_results
             results["failures"] += failures
     except BenchError as error:
