@@ -281,19 +281,14 @@ Result<Snapshot> DeltaLog::ReplayFrom(const LogListing& listing, std::optional<i
   int64_t timestamp_ms = 0;
   for (int64_t v = checkpoint ? *checkpoint + 1 : 0; v <= target; ++v) {
     const FileInfo& info = listing.commits.at(v);
-    if (info.size_bytes > limits::kCommitFileBytesMax) {
+    ASSIGN_OR_RETURN(std::string text, storage_->Read(log_dir() + "/" + info.name));
+    if (static_cast<int64_t>(text.size()) > limits::kCommitFileBytesMax) {
       return Status::Corruption(table_root_ + ": commit " + info.name + " is larger than the limit of " +
                                 std::to_string(limits::kCommitFileBytesMax) + " bytes");
     }
-    ASSIGN_OR_RETURN(std::string text, storage_->Read(log_dir() + "/" + info.name));
     ASSIGN_OR_RETURN(std::vector<Action> actions, ParseCommit(text, table_root_ + "/_delta_log/" + info.name));
     if (v == target) {
-      timestamp_ms = info.modified_ms;
-      for (const Action& action : actions) {
-        if (auto* commit_info = std::get_if<CommitInfo>(&action)) {
-          if (auto ts = commit_info->Timestamp()) timestamp_ms = *ts;
-        }
-      }
+      ASSIGN_OR_RETURN(timestamp_ms, CommitTimestamp(actions, log_dir() + "/" + info.name));
     }
     for (Action& action : actions) replayer.Apply(std::move(action));
   }
@@ -303,6 +298,17 @@ Result<Snapshot> DeltaLog::ReplayFrom(const LogListing& listing, std::optional<i
   return snapshot;
 }
 
+Result<int64_t> DeltaLog::CommitTimestamp(const std::vector<Action>& actions, const std::string& path) const {
+  for (const Action& action : actions) {
+    if (auto* commit_info = std::get_if<CommitInfo>(&action)) {
+      if (auto ts = commit_info->Timestamp()) return *ts;
+    }
+  }
+  // Without commitInfo.timestamp the protocol's commit time is the file's mtime.
+  ASSIGN_OR_RETURN(FileInfo info, storage_->Stat(path));
+  return info.modified_ms;
+}
+
 Result<std::vector<HistoryEntry>> DeltaLog::History(int64_t limit) const {
   ASSIGN_OR_RETURN(LogListing listing, ListLog(*storage_, log_dir()));
   std::vector<HistoryEntry> entries;
@@ -310,16 +316,16 @@ Result<std::vector<HistoryEntry>> DeltaLog::History(int64_t limit) const {
     if (limit > 0 && static_cast<int64_t>(entries.size()) >= limit) break;
     HistoryEntry entry;
     entry.version = it->first;
-    entry.timestamp_ms = it->second.modified_ms;
-    ASSIGN_OR_RETURN(std::string text, storage_->Read(log_dir() + "/" + it->second.name));
-    ASSIGN_OR_RETURN(std::vector<Action> actions, ParseCommit(text, log_dir() + "/" + it->second.name));
+    std::string path = log_dir() + "/" + it->second.name;
+    ASSIGN_OR_RETURN(std::string text, storage_->Read(path));
+    ASSIGN_OR_RETURN(std::vector<Action> actions, ParseCommit(text, path));
     for (const Action& action : actions) {
       if (auto* info = std::get_if<CommitInfo>(&action)) {
         entry.commit_info = info->raw;
         entry.operation = info->Operation();
-        if (auto ts = info->Timestamp()) entry.timestamp_ms = *ts;
       }
     }
+    ASSIGN_OR_RETURN(entry.timestamp_ms, CommitTimestamp(actions, path));
     entries.push_back(std::move(entry));
   }
   return entries;

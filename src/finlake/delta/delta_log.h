@@ -91,6 +91,8 @@ class DeltaLog {
   static std::string CommitFileName(int64_t version);
 
  private:
+  // commitInfo.timestamp, else the commit file's modification time.
+  [[nodiscard]] Result<int64_t> CommitTimestamp(const std::vector<Action>& actions, const std::string& path) const;
   [[nodiscard]] Status CheckContiguous(const LogListing& listing, std::optional<int64_t> checkpoint,
                                        int64_t target) const;
   [[nodiscard]] Result<Snapshot> ReplayFrom(const LogListing& listing, std::optional<int64_t> checkpoint,

@@ -121,8 +121,13 @@ json CellToJson(duckdb_vector vector, duckdb_logical_type type, idx_t row) {
 
 }  // namespace
 
-Result<std::vector<std::vector<json>>> Connection::QueryJson(const std::string& sql) {
+Result<std::vector<std::vector<json>>> Connection::QueryJson(const std::string& sql,
+                                                            std::vector<std::string>* column_names) {
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResult> result, Query(sql));
+  if (column_names != nullptr) {
+    column_names->clear();
+    for (int64_t c = 0; c < result->column_count(); ++c) column_names->push_back(result->column_name(c));
+  }
   std::vector<std::vector<json>> rows;
   while (true) {
     duckdb_data_chunk chunk = duckdb_fetch_chunk(*result->raw());

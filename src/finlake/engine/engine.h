@@ -59,7 +59,11 @@ class Connection {
   [[nodiscard]] Result<std::unique_ptr<QueryResult>> Query(const std::string& sql);
   // Runs a query and converts every cell, nested types included, to JSON
   // (LIST -> array, STRUCT -> object, MAP -> object keyed by the key's text).
-  [[nodiscard]] Result<std::vector<std::vector<nlohmann::json>>> QueryJson(const std::string& sql);
+  // Types without a JSON counterpart here (DATE, TIMESTAMP, DECIMAL, ...) come out
+  // as a placeholder string: convert them in SQL (to_json, ::VARCHAR) first.
+  // `column_names`, when given, receives the result's column names.
+  [[nodiscard]] Result<std::vector<std::vector<nlohmann::json>>> QueryJson(
+      const std::string& sql, std::vector<std::string>* column_names = nullptr);
   // Column names and DuckDB type names of a query's result, without running it.
   [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> Describe(const std::string& sql);
   void Interrupt() { duckdb_interrupt(connection_); }

@@ -107,10 +107,17 @@ class LocalStorage final : public Storage {
     while (dirent* entry = ::readdir(handle)) {
       std::string name = entry->d_name;
       if (name == "." || name == "..") continue;
-      struct stat st {};
-      if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;  // Deleted meanwhile.
-      entries.push_back(FileInfo{name, static_cast<int64_t>(st.st_size), ModifiedMs(st),
-                                 S_ISDIR(st.st_mode)});
+      FileInfo info;
+      info.name = name;
+      if (entry->d_type == DT_UNKNOWN) {
+        // Some file systems do not fill d_type; ask the inode.
+        struct stat st {};
+        if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;  // Deleted meanwhile.
+        info.is_directory = S_ISDIR(st.st_mode);
+      } else {
+        info.is_directory = entry->d_type == DT_DIR;
+      }
+      entries.push_back(std::move(info));
     }
     ::closedir(handle);
     std::sort(entries.begin(), entries.end(),

@@ -19,8 +19,8 @@ namespace finlake {
 
 struct FileInfo {
   std::string name;  // Base name, without the directory.
-  int64_t size_bytes = 0;
-  int64_t modified_ms = 0;
+  int64_t size_bytes = -1;   // -1 when not known (List does not stat every entry).
+  int64_t modified_ms = -1;  // -1 when not known.
   bool is_directory = false;
 };
 
@@ -40,7 +40,9 @@ class Storage {
   virtual ~Storage() = default;
 
   [[nodiscard]] virtual Result<std::string> Read(const std::string& path) const = 0;
-  // Lists a directory's entries sorted by name. NotFound when the directory is absent.
+  // Lists a directory's entries sorted by name, with names and is_directory only
+  // (a log of 10,000 commits is listed on every read: Stat what you need).
+  // NotFound when the directory is absent.
   [[nodiscard]] virtual Result<std::vector<FileInfo>> List(const std::string& dir) const = 0;
   [[nodiscard]] virtual Result<FileInfo> Stat(const std::string& path) const = 0;
   [[nodiscard]] virtual bool Exists(const std::string& path) const = 0;

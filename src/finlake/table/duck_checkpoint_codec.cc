@@ -47,31 +47,45 @@ Result<std::vector<delta::Action>> DuckCheckpointCodec::Read(const Storage& stor
   for (const std::string& path : part_paths) {
     std::optional<std::string> local = storage.LocalPath(path);
     if (!local) return Status::Unsupported("checkpoint " + path + ": storage has no local path for DuckDB");
-    auto rows = conn->QueryJson("SELECT to_json(t)::VARCHAR FROM read_parquet(" + SqlQuote(*local) +
-                                ", hive_partitioning=false) t");
+    std::string scan = "read_parquet(" + SqlQuote(*local) + ", hive_partitioning=false)";
+    auto columns = conn->Describe("SELECT * FROM " + scan);
+    if (!columns.ok()) {
+      return Status::Corruption("checkpoint " + path + " cannot be read: " + columns.status().message());
+    }
+    // Cells arrive as JSON objects straight from DuckDB's vectors. Typed stats
+    // (stats_parsed, written with writeStatsAsStruct) hold dates, timestamps and
+    // decimals, so DuckDB renders those as JSON text in a column of their own.
+    std::string select = "*";
+    for (const auto& [name, type] : *columns) {
+      if (name == "add" && type.find("stats_parsed") != std::string::npos) {
+        select += ", to_json(\"add\".stats_parsed)::VARCHAR AS __stats_parsed";
+      }
+    }
+    std::vector<std::string> names;
+    auto rows = conn->QueryJson("SELECT " + select + " FROM " + scan, &names);
     if (!rows.ok()) {
       return Status::Corruption("checkpoint " + path + " cannot be read: " + rows.status().message());
     }
     int64_t row_number = 0;
-    for (const auto& row : *rows) {
+    for (auto& row : *rows) {
       ++row_number;
-      json object = json::parse(row[0].get<std::string>(), nullptr, false);
-      if (!object.is_object()) return Status::Corruption("checkpoint " + path + ": row is not a struct");
-      for (auto& [kind, body] : object.items()) {
-        if (body.is_null() || kind == "commitInfo" || kind == "cdc") continue;
+      for (size_t column = 0; column < names.size(); ++column) {
+        const std::string& kind = names[column];
+        json& body = row[column];
+        if (body.is_null() || kind == "commitInfo" || kind == "cdc" || kind == "__stats_parsed") continue;
         if (kind == "add" && body.is_object()) {
-          // Checkpoints written with writeStatsAsStruct carry stats_parsed only.
-          if ((!body.contains("stats") || body["stats"].is_null()) && body.contains("stats_parsed") &&
-              body["stats_parsed"].is_object()) {
-            body["stats"] = body["stats_parsed"].dump();
+          if ((!body.contains("stats") || body["stats"].is_null()) && names.back() == "__stats_parsed" &&
+              row.back().is_string()) {
+            body["stats"] = row.back();
           }
           body.erase("stats_parsed");
           body.erase("partitionValues_parsed");
         }
-        ASSIGN_OR_RETURN(std::optional<delta::Action> action,
-                         delta::ParseAction(json{{kind, body}},
-                                            path + " row " + std::to_string(row_number)));
-        if (action) actions.push_back(std::move(*action));
+        json action = json::object();
+        action[kind] = std::move(body);
+        ASSIGN_OR_RETURN(std::optional<delta::Action> parsed,
+                         delta::ParseAction(action, path + " row " + std::to_string(row_number)));
+        if (parsed) actions.push_back(std::move(*parsed));
       }
     }
   }
