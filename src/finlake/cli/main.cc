@@ -247,7 +247,9 @@ int Demo(const std::string& lake_dir) {
       {"Average close per region and year",
        "SELECT region, year(session_date) AS year, round(avg(close), 2) AS avg_close, sum(volume) AS volume "
        "FROM silver.bars_1d GROUP BY ALL ORDER BY ALL"},
-      {"Table history", "SELECT count(*) AS rows_now FROM silver.bars_1d"},
+      {"Time travel: rows at the table's first version and now",
+       "SELECT (SELECT count(*) FROM silver.bars_1d AT (VERSION => 0)) AS rows_at_version_0, "
+       "(SELECT count(*) FROM silver.bars_1d) AS rows_now"},
   };
   for (const auto& [title, query] : queries) {
     std::cout << "== " << title << "\n" << query << "\n";
