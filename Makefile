@@ -5,7 +5,7 @@ SANITIZE ?= OFF
 JOBS ?= $(shell nproc)
 LAKE ?= $(CURDIR)/lake
 
-.PHONY: all setup build run test unit integration bench bench-setup clean format
+.PHONY: all setup build run test unit integration bench bench-setup bench-smoke clean
 
 all: build
 
@@ -29,6 +29,13 @@ test:
 	@scripts/timed build $(MAKE) --no-print-directory build BUILD_DIR=build-test BUILD_TYPE=RelWithDebInfo SANITIZE=ON
 	@scripts/timed unit $(MAKE) --no-print-directory unit BUILD_DIR=build-test
 	@scripts/timed integration $(MAKE) --no-print-directory integration BUILD_DIR=build-test
+	@scripts/timed bench-smoke $(MAKE) --no-print-directory bench-smoke BUILD_DIR=build-test
+
+# The benchmarks at smoke size, to keep them working; figures from a sanitizer
+# build mean nothing, so CI only checks that they run. `make bench` measures.
+bench-smoke:
+	cmake --build $(BUILD_DIR) --target finlake_bench -j $(JOBS)
+	FINLAKE_BIN=$(CURDIR)/$(BUILD_DIR)/finlake .venv/bin/python bench/run.py --size smoke --repeats 1 --out $(CURDIR)/$(BUILD_DIR)/bench-smoke
 
 unit:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
