@@ -4,7 +4,9 @@ when it refuses a write. Also sanity of ``describe``, ``history`` and ``--format
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
 import shutil
 from pathlib import Path
 
@@ -252,6 +254,16 @@ def test_sql_csv_and_json_output(lake):
     assert csv == ["id,sym", "1,AAPL", "2,MSFT", "3,Ünïcode"], csv
     rows = json.loads(sql(lake, query, "--format", "json", check=True).stdout)
     assert rows == [{"id": 1, "sym": "AAPL"}, {"id": 2, "sym": "MSFT"}, {"id": 3, "sym": "Ünïcode"}]
+
+
+def test_sql_parquet_to_a_pipe(lake, finlake_bin):
+    """``--format parquet`` without ``--output`` writes the Parquet file to stdout
+    when stdout is a pipe."""
+    proc = subprocess.run([str(finlake_bin), "--lake", str(lake), "sql", "--format", "parquet",
+                           "SELECT id, sym FROM bronze.trades ORDER BY id"], capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    table = pq.read_table(io.BytesIO(proc.stdout))
+    assert table.column("id").to_pylist() == [1, 2, 3]
 
 
 def test_errors_go_to_stderr_only(lake):

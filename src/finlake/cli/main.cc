@@ -10,6 +10,7 @@
 
 #include "finlake/cli/output.h"
 #include "finlake/core/limits.h"
+#include "finlake/core/scratch_dir.h"
 #include "finlake/core/strings.h"
 #include "finlake/sql/lake.h"
 #include "finlake/sql/query_engine.h"
@@ -138,14 +139,28 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
   for (const sql::PreparedQuery& query : *prepared) {
     if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
       std::string sql;
+      std::optional<ScratchDir> scratch;
+      std::string target = output;
       if (format == OutputFormat::kParquet) {
-        if (output.empty()) return Fail(Status::InvalidArgument("--format parquet needs --output FILE"));
-        sql = "COPY (" + query.sql + ") TO " + SqlQuote(output) + " (FORMAT parquet, COMPRESSION zstd)";
+        if (output.empty()) {
+          // Parquet to a pipe: written to a scratch file, then copied to stdout.
+          if (::isatty(STDOUT_FILENO)) {
+            return Fail(Status::InvalidArgument("--format parquet writes binary: pass --output FILE or redirect stdout"));
+          }
+          scratch.emplace("finlake-out-");
+          target = scratch->path() + "/result.parquet";
+        }
+        sql = "COPY (" + query.sql + ") TO " + SqlQuote(target) + " (FORMAT parquet, COMPRESSION zstd)";
       } else {
         sql = "SELECT to_json(__row)::VARCHAR FROM (" + query.sql + ") AS __row";
       }
       auto result = (*engine)->connection().Query(sql);
       if (!result.ok()) return Fail(result.status());
+      if (scratch) {
+        std::ifstream in(target, std::ios::binary);
+        std::cout << in.rdbuf();
+        std::cout.flush();
+      }
       if (format == OutputFormat::kJson) {
         std::ofstream file;
         std::ostream& out = output.empty() ? std::cout : (file.open(output), file);
