@@ -4,10 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <ctime>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 
+#include "finlake/calendar/exchange_calendar.h"
 #include "finlake/cli/output.h"
 #include "finlake/core/limits.h"
 #include "finlake/core/scratch_dir.h"
@@ -208,6 +210,56 @@ int Shell(sql::Lake& lake, OutputFormat format) {
   return 0;
 }
 
+std::string FormatInstant(calendar::Instant instant) {
+  std::time_t t = static_cast<std::time_t>(instant.time_since_epoch().count());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+int PrintCalendar(const std::string& code, int year, bool csv, bool sessions, const std::string& from,
+                  const std::string& to) {
+  auto cal = calendar::ExchangeCalendar::Builtin(code);
+  if (!cal.ok()) return Fail(cal.status());
+  const char* separator = csv ? "," : "  ";
+  if (sessions) {
+    if (from.empty() || to.empty()) return Fail(Status::InvalidArgument("--sessions needs --from and --to"));
+    auto first = calendar::ParseDay(from);
+    auto last = calendar::ParseDay(to);
+    if (!first.ok()) return Fail(first.status().WithContext("--from"));
+    if (!last.ok()) return Fail(last.status().WithContext("--to"));
+    std::cout << "date" << separator << "open_utc" << separator << "close_utc" << separator << "early_close\n";
+    for (const auto& session : cal->Sessions(*first, *last)) {
+      std::cout << calendar::FormatDay(session.date) << separator << FormatInstant(session.open) << separator
+                << FormatInstant(session.close) << separator << (session.early_close ? "true" : "false") << "\n";
+    }
+    return 0;
+  }
+  if (year == 0) return Fail(Status::InvalidArgument("give a year (finlake calendar XNYS 2026) or --sessions"));
+  if (!cal->Covers(year)) {
+    std::cerr << "finlake: warning: " << code << " rules are checked for " << cal->spec().first_year << "-"
+              << cal->spec().last_year << "; " << year << " may miss one-off closures\n";
+  }
+  if (csv) {
+    std::cout << "date,kind,close_time\n";
+    for (const auto& day : cal->SpecialDays(year)) {
+      std::cout << calendar::FormatDay(day.date) << "," << day.kind << ","
+                << (day.close ? calendar::FormatMinutes(*day.close) : "") << "\n";
+    }
+    return 0;
+  }
+  std::cout << cal->spec().name << " (" << cal->spec().code << "), " << year << ", times in " << cal->spec().time_zone
+            << "; regular session " << calendar::FormatMinutes(cal->spec().open) << "-"
+            << calendar::FormatMinutes(cal->spec().close) << "\n";
+  for (const auto& day : cal->SpecialDays(year)) {
+    std::cout << calendar::FormatDay(day.date) << "  " << (day.kind == "closed" ? "closed     " : "early close")
+              << "  " << (day.close ? calendar::FormatMinutes(*day.close) : "     ") << "  " << day.name << "\n";
+  }
+  return 0;
+}
+
 // The main job of `make run`: a lake with synthetic daily bars, and a few queries.
 int Demo(const std::string& lake_dir) {
   auto lake = OpenLake(lake_dir, /*create=*/true);
@@ -347,6 +399,18 @@ int Main(int argc, char** argv) {
   sql_cmd->add_option("-o,--output", sql_output, "Write the result to this file");
   sql_cmd->add_flag("--stats", sql_stats, "Print per table the version read and files scanned (stderr)");
 
+  auto* calendar_cmd = app.add_subcommand(
+      "calendar", "An exchange's closures and early closes for a year, or its sessions between two dates");
+  std::string cal_code, cal_format = "table", cal_from, cal_to;
+  int cal_year = 0;
+  bool cal_sessions = false;
+  calendar_cmd->add_option("exchange", cal_code, "Exchange code (built in: XNYS)")->required();
+  calendar_cmd->add_option("year", cal_year, "Year to list holidays and early closes of");
+  calendar_cmd->add_option("--format", cal_format, "table or csv")->check(CLI::IsMember({"table", "csv"}))->capture_default_str();
+  calendar_cmd->add_flag("--sessions", cal_sessions, "List sessions (date, open and close in UTC) instead");
+  calendar_cmd->add_option("--from", cal_from, "With --sessions: first date (YYYY-MM-DD)");
+  calendar_cmd->add_option("--to", cal_to, "With --sessions: last date (YYYY-MM-DD)");
+
   auto* demo = app.add_subcommand("demo", "The main job on an embedded lake: synthetic daily bars and queries");
 
   try {
@@ -362,6 +426,9 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (demo->parsed()) return Demo(lake_dir);
+  if (calendar_cmd->parsed()) {
+    return PrintCalendar(cal_code, cal_year, cal_format == "csv", cal_sessions, cal_from, cal_to);
+  }
 
   auto lake = OpenLake(lake_dir);
   if (!lake.ok()) return Fail(lake.status());
