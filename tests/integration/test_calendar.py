@@ -50,3 +50,27 @@ def test_unknown_exchange_is_a_clear_error():
     proc = subprocess.run([str(finlake_binary()), "calendar", "XXXX", "2026"], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "XXXX" in proc.stderr and "XNYS" in proc.stderr
+
+
+def test_exchange_defined_in_the_lake_config(tmp_path):
+    """An exchange described under calendars: in finlake.yaml lists like a built-in one."""
+    lake = tmp_path / "lake"
+    subprocess.run([str(finlake_binary()), "--lake", str(lake), "init"], check=True, capture_output=True)
+    (lake / "finlake.yaml").write_text(
+        "calendars:\n"
+        "  XLON:\n"
+        "    time_zone: Europe/London\n"
+        "    open: '08:00'\n"
+        "    close: '16:30'\n"
+        "    early_close: '12:30'\n"
+        "    holidays:\n"
+        "      - {name: Christmas Day, month: 12, day: 25, observance: weekend_to_monday}\n"
+        "    early_closes:\n"
+        "      - {name: Christmas Eve, month: 12, day: 24, weekdays: [mon, tue, wed, thu, fri]}\n")
+    out = subprocess.run([str(finlake_binary()), "--lake", str(lake), "calendar", "XLON", "2027", "--format", "csv"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["date,kind,close_time", "2027-12-24,early_close,12:30", "2027-12-27,closed,"]
+    sessions = subprocess.run([str(finlake_binary()), "--lake", str(lake), "calendar", "XLON", "--sessions",
+                               "--from", "2027-07-01", "--to", "2027-07-01", "--format", "csv"],
+                              capture_output=True, text=True, check=True).stdout.splitlines()
+    assert sessions[1] == "2027-07-01,2027-07-01T07:00:00Z,2027-07-01T15:30:00Z,false"  # BST is UTC+1.

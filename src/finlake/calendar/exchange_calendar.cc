@@ -63,6 +63,10 @@ std::optional<Day> DateRule::In(int y) const {
       if (wd == 6) return std::nullopt;
       if (wd == 0) date += days{1};
       break;
+    case Observance::kWeekendToMonday:
+      if (wd == 6) date += days{2};
+      else if (wd == 0) date += days{1};
+      break;
   }
   if (!weekdays.empty() && !weekdays.count(WeekdayOf(date))) return std::nullopt;
   return date;

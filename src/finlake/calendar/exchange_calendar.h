@@ -34,6 +34,7 @@ enum class Observance {
   kNone,                // Only the day itself; nothing when it is a weekend.
   kNearestWeekday,      // Saturday -> Friday, Sunday -> Monday.
   kSundayToMonday,      // Sunday -> Monday; Saturday -> not observed (NYSE New Year).
+  kWeekendToMonday,     // Saturday or Sunday -> the Monday after (UK bank holidays).
 };
 
 // A date that recurs every year.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "finlake/calendar/calendar_config.h"
 #include "finlake/calendar/exchange_calendar.h"
 #include "finlake/cli/output.h"
 #include "finlake/core/limits.h"
@@ -21,6 +22,30 @@ namespace finlake::cli {
 namespace {
 
 using nlohmann::json;
+
+// The finlake.yaml that `init` writes: every section commented, with examples.
+constexpr const char* kDefaultConfig = R"yaml(# finlake lake configuration (docs/config.md).
+
+# Exchange calendars beyond the built-in XNYS (NYSE). Example:
+# calendars:
+#   XLON:
+#     name: London Stock Exchange
+#     time_zone: Europe/London
+#     open: "08:00"
+#     close: "16:30"
+#     early_close: "12:30"
+#     holidays:
+#       - {name: New Year's Day, month: 1, day: 1, observance: weekend_to_monday}
+#       - {name: Good Friday, easter_offset: -2}
+#       - {name: Easter Monday, easter_offset: 1}
+#       - {name: Early May bank holiday, month: 5, weekday: monday, nth: 1}
+#       - {name: Spring bank holiday, month: 5, weekday: monday, nth: -1}
+#       - {name: Summer bank holiday, month: 8, weekday: monday, nth: -1}
+#       - {name: Christmas Day, month: 12, day: 25, observance: weekend_to_monday}
+#     early_closes:
+#       - {name: Christmas Eve, month: 12, day: 24, weekdays: [mon, tue, wed, thu, fri]}
+#     closures: [2022-09-19]
+)yaml";
 
 int Fail(const Status& status) {
   std::cerr << "finlake: error: " << status.message() << "\n";
@@ -219,9 +244,9 @@ std::string FormatInstant(calendar::Instant instant) {
   return text;
 }
 
-int PrintCalendar(const std::string& code, int year, bool csv, bool sessions, const std::string& from,
-                  const std::string& to) {
-  auto cal = calendar::ExchangeCalendar::Builtin(code);
+int PrintCalendar(const std::string& lake_dir, const std::string& code, int year, bool csv, bool sessions,
+                  const std::string& from, const std::string& to) {
+  auto cal = calendar::ResolveCalendar(code, lake_dir + "/finlake.yaml");
   if (!cal.ok()) return Fail(cal.status());
   const char* separator = csv ? "," : "  ";
   if (sessions) {
@@ -404,7 +429,7 @@ int Main(int argc, char** argv) {
   std::string cal_code, cal_format = "table", cal_from, cal_to;
   int cal_year = 0;
   bool cal_sessions = false;
-  calendar_cmd->add_option("exchange", cal_code, "Exchange code (built in: XNYS)")->required();
+  calendar_cmd->add_option("exchange", cal_code, "Exchange code: built in XNYS, or one under calendars: in <lake>/finlake.yaml")->required();
   calendar_cmd->add_option("year", cal_year, "Year to list holidays and early closes of");
   calendar_cmd->add_option("--format", cal_format, "table or csv")->check(CLI::IsMember({"table", "csv"}))->capture_default_str();
   calendar_cmd->add_flag("--sessions", cal_sessions, "List sessions (date, open and close in UTC) instead");
@@ -422,12 +447,17 @@ int Main(int argc, char** argv) {
   if (init->parsed()) {
     auto lake = OpenLake(lake_dir, /*create=*/true);
     if (!lake.ok()) return Fail(lake.status());
+    std::string config = (*lake)->dir() + "/finlake.yaml";
+    if (!(*lake)->storage().Exists(config)) {
+      Status written = (*lake)->storage().Put(config, kDefaultConfig);
+      if (!written.ok()) return Fail(written);
+    }
     std::cout << "lake ready at " << (*lake)->dir() << "\n";
     return 0;
   }
   if (demo->parsed()) return Demo(lake_dir);
   if (calendar_cmd->parsed()) {
-    return PrintCalendar(cal_code, cal_year, cal_format == "csv", cal_sessions, cal_from, cal_to);
+    return PrintCalendar(lake_dir, cal_code, cal_year, cal_format == "csv", cal_sessions, cal_from, cal_to);
   }
 
   auto lake = OpenLake(lake_dir);
