@@ -27,4 +27,50 @@ inline constexpr int64_t kTableFormatRowsMax = 10000;
 // SQLite busy timeout: concurrent CLI processes share one catalog file.
 inline constexpr int kCatalogBusyTimeoutMs = 10000;
 
+// HTTP client (core/http_client.h). A request that names no timeout gets this one:
+// a Yahoo chart or an Alpha Vantage series answers in well under a second, and 30 s
+// rides out a slow vendor without holding a worker for minutes.
+inline constexpr int64_t kHttpTimeoutDefaultMs = 30000;
+// The longest total timeout a request may ask for; beyond it a hung server would hold
+// a worker and a concurrency slot for longer than a scheduled task should run.
+inline constexpr int64_t kHttpTimeoutMaxMs = 10 * 60 * 1000;
+// Connecting is a part of the total timeout and never longer than this: a TCP or TLS
+// handshake that has not finished in 10 s will not finish.
+inline constexpr int64_t kHttpConnectTimeoutMaxMs = 10000;
+// Vendors redirect once or twice (http to https, a regional host); more is a loop.
+inline constexpr int kHttpRedirectsMax = 5;
+// A decoded response body larger than this is refused (and not retried). Twenty years
+// of daily bars or a month of 1-minute bars is a few MB of JSON; the limit also bounds
+// what a gzip bomb can inflate to, since it counts bytes after decoding.
+inline constexpr int64_t kHttpResponseBytesMax = int64_t{64} << 20;
+// Response header bytes, redirects included; real vendors send a few KB.
+inline constexpr int64_t kHttpResponseHeaderBytesMax = int64_t{256} << 10;
+// A source policy may retry at most this many times per request: with exponential
+// backoff the tenth retry already waits minutes, and a failure that lasts longer is
+// an outage for the scheduler to handle, not the client.
+inline constexpr int kHttpRetriesMax = 10;
+// The largest backoff a source policy may configure between two attempts.
+inline constexpr int64_t kHttpBackoffMaxMs = 5 * 60 * 1000;
+// A Retry-After (429 or 503) is honoured up to this long. A vendor asking for more is
+// throttling for the day; waiting longer would stall the whole job, so the client
+// waits this long, tries again, and hands back the 429 when its retries run out.
+inline constexpr int64_t kHttpRetryAfterMaxMs = 2 * 60 * 1000;
+// In-flight requests per source. Vendors throttle long before this; it bounds the
+// pooled curl handles and connections one client keeps.
+inline constexpr int kHttpConcurrencyMax = 64;
+// Per-minute rate limits are a sliding log of send times, one entry per request.
+inline constexpr int64_t kRateLimitRequestsPerMinuteMax = 100000;
+// Each round of a rate-limit wait sleeps until the window or a pause ends; a new
+// round starts only when another 429 moved the pause. A thousand rounds for one
+// request means the pause never ends, which is a bug.
+inline constexpr int kRateLimitWaitRoundsMax = 1000;
+
+// Metrics (core/metrics.h). Label values come from small fixed sets (sources,
+// outcomes); a family with more series than this has a per-symbol or per-URL value
+// slipped in, which would blow up Prometheus's memory. Further series fold into one
+// whose label values are all "_overflow".
+inline constexpr int kMetricsSeriesPerFamilyMax = 1000;
+// Histogram buckets per family; Prometheus's defaults have 11.
+inline constexpr int kMetricsHistogramBucketsMax = 64;
+
 }  // namespace finlake::limits
