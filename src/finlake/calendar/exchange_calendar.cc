@@ -125,6 +125,11 @@ Instant ExchangeCalendar::LocalToUtc(Day day, minutes local) const {
       Instant(zone_->to_sys(local_time, date::choose::earliest).time_since_epoch()));
 }
 
+Day ExchangeCalendar::LocalDay(Instant instant) const {
+  auto local = zone_->to_local(date::sys_seconds{instant.time_since_epoch()});
+  return Day(std::chrono::floor<std::chrono::days>(local.time_since_epoch()));
+}
+
 std::optional<Session> ExchangeCalendar::SessionOn(Day day) const {
   if (!IsSession(day)) return std::nullopt;
   bool early = EarlyCloseName(day).has_value();

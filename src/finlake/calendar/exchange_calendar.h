@@ -103,6 +103,10 @@ class ExchangeCalendar {
   Session PreviousSession(Day day) const;
   // Full closures on weekdays and early closes of one year, by date.
   std::vector<SpecialDay> SpecialDays(int year) const;
+  // The UTC instant of a local wall-clock time on `day` in the exchange's zone.
+  Instant LocalToUtc(Day day, std::chrono::minutes local) const;
+  // The exchange's local date at a UTC instant.
+  Day LocalDay(Instant instant) const;
   // Whether `year` lies in the years the calendar's rules are known to hold.
   bool Covers(int year) const { return year >= spec_.first_year && year <= spec_.last_year; }
 
@@ -110,7 +114,6 @@ class ExchangeCalendar {
   ExchangeCalendar(CalendarSpec spec, const date::time_zone* zone) : spec_(std::move(spec)), zone_(zone) {}
   std::optional<std::string> ClosureName(Day day) const;
   std::optional<std::string> EarlyCloseName(Day day) const;
-  Instant LocalToUtc(Day day, std::chrono::minutes local) const;
 
   CalendarSpec spec_;
   const date::time_zone* zone_;

@@ -7,11 +7,15 @@
 #include <ctime>
 #include <cstdlib>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 
 #include "finlake/calendar/calendar_config.h"
 #include "finlake/calendar/exchange_calendar.h"
 #include "finlake/cli/output.h"
+#include "finlake/core/http_client.h"
+#include "finlake/ingest/ingest_job.h"
+#include "finlake/ingest/yahoo.h"
 #include "finlake/core/limits.h"
 #include "finlake/core/scratch_dir.h"
 #include "finlake/core/strings.h"
@@ -285,6 +289,121 @@ int PrintCalendar(const std::string& lake_dir, const std::string& code, int year
   return 0;
 }
 
+struct IngestArgs {
+  std::string symbols, date, start, end, range, interval = "1d", base_url, region = "us";
+  int concurrency = 8;
+  int64_t timeout_ms = 30000;
+  int retries = 3;
+  int64_t requests_per_minute = 0;
+};
+
+// The instruments to fetch: --symbols (looked up in the universe for their region),
+// else the whole universe.
+Result<std::vector<ingest::Instrument>> ResolveUniverse(const std::string& lake_dir, const IngestArgs& args) {
+  ASSIGN_OR_RETURN(std::vector<ingest::Instrument> universe, ingest::LoadUniverse(lake_dir + "/finlake.yaml"));
+  if (args.symbols.empty()) {
+    if (universe.empty()) {
+      return Status::InvalidArgument("no symbols: pass --symbols or list a universe: in " + lake_dir + "/finlake.yaml");
+    }
+    return universe;
+  }
+  std::vector<ingest::Instrument> chosen;
+  for (const std::string& symbol : SplitList(args.symbols)) {
+    ingest::Instrument instrument;
+    instrument.symbol = symbol;
+    instrument.region = args.region;
+    for (const auto& known : universe) {
+      if (known.symbol == symbol) instrument = known;
+    }
+    chosen.push_back(instrument);
+  }
+  return chosen;
+}
+
+int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) {
+  auto lake = OpenLake(lake_dir);
+  if (!lake.ok()) return Fail(lake.status());
+  auto universe = ResolveUniverse((*lake)->dir(), args);
+  if (!universe.ok()) return Fail(universe.status());
+  // Dates are sessions of each instrument's exchange; windows run from local midnight.
+  std::map<std::string, calendar::ExchangeCalendar> calendars;
+  for (const auto& instrument : *universe) {
+    if (calendars.count(instrument.exchange)) continue;
+    auto cal = calendar::ResolveCalendar(instrument.exchange, (*lake)->dir() + "/finlake.yaml");
+    if (!cal.ok()) return Fail(cal.status().WithContext(instrument.symbol));
+    calendars.emplace(instrument.exchange, std::move(*cal));
+  }
+  std::optional<calendar::Day> date, start, end;
+  for (auto [text, target] : {std::pair{&args.date, &date}, std::pair{&args.start, &start}, std::pair{&args.end, &end}}) {
+    if (text->empty()) continue;
+    auto parsed = calendar::ParseDay(*text);
+    if (!parsed.ok()) return Fail(parsed.status());
+    *target = *parsed;
+  }
+  if (start.has_value() != end.has_value()) return Fail(Status::InvalidArgument("--start and --end go together"));
+  if ((start && date) || (!args.range.empty() && (start || date))) {
+    return Fail(Status::InvalidArgument("give one of --date, --start/--end or --range"));
+  }
+
+  SourcePolicy policy;
+  policy.name = "yahoo";
+  policy.max_concurrency = std::max(1, args.concurrency);
+  policy.max_retries = args.retries;
+  policy.requests_per_minute = args.requests_per_minute;
+  CurlHttpClientOptions http_options;
+  // Yahoo answers non-browser user agents with 429 (research/market-apis.md 1.8).
+  http_options.user_agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+  auto http = CurlHttpClient::Create(policy, http_options);
+  if (!http.ok()) return Fail(http.status());
+  ingest::YahooOptions yahoo_options;
+  yahoo_options.timeout_ms = args.timeout_ms;
+  if (!args.base_url.empty()) {
+    yahoo_options.base_url = args.base_url;
+    yahoo_options.cookie_url = args.base_url + "/cookie";
+    yahoo_options.crumb_url = args.base_url + "/v1/test/getcrumb";
+  }
+  std::vector<std::unique_ptr<ingest::YahooConnector>> connectors;
+  for (int i = 0; i < std::max(1, args.concurrency); ++i) {
+    connectors.push_back(std::make_unique<ingest::YahooConnector>(http->get(), yahoo_options));
+  }
+  ingest::FetchFunction fetch = [&](int worker, const ingest::Instrument& instrument) {
+    const calendar::ExchangeCalendar& cal = calendars.at(instrument.exchange);
+    ingest::ChartRequest request;
+    request.symbol = instrument.symbol;
+    request.interval = args.interval;
+    calendar::Day today = cal.LocalDay(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+    calendar::Day logical = cal.IsSession(today) ? today : cal.PreviousSession(today).date;
+    if (!args.range.empty()) {
+      request.range = args.range;
+    } else {
+      calendar::Day first = start ? *start : (date ? *date : logical) - std::chrono::days(7);
+      calendar::Day last = end ? *end : (date ? *date : logical);
+      request.period1 = cal.LocalToUtc(first, std::chrono::minutes(0)).time_since_epoch().count();
+      request.period2 = cal.LocalToUtc(last + std::chrono::days(1), std::chrono::minutes(0)).time_since_epoch().count();
+      logical = cal.IsSession(last) ? last : cal.PreviousSession(last).date;
+    }
+    return connectors[static_cast<size_t>(worker)]->FetchChart(request, instrument.region, calendar::FormatDay(logical));
+  };
+  ingest::BronzeLanding landing(lake->get());
+  ingest::IngestJobOptions job;
+  job.concurrency = std::max(1, args.concurrency);
+  bool tty = ::isatty(STDERR_FILENO);
+  job.progress = [tty](int64_t done, int64_t total, const ingest::FetchResult& result) {
+    if (tty) std::cerr << "\r[" << done << "/" << total << "] " << result.symbol << " " << ingest::FetchStatusName(result.status) << "          " << std::flush;
+  };
+  auto summary = ingest::RunIngest(landing, "yahoo", *universe, fetch, job);
+  if (tty) std::cerr << "\n";
+  if (!summary.ok()) return Fail(summary.status());
+  for (const auto& result : summary->results) {
+    if (!result.ok()) std::cout << "failed  " << result.symbol << "  " << ingest::FetchStatusName(result.status) << "  " << result.message << "\n";
+  }
+  std::cout << "yahoo: " << summary->symbols_ok << " symbols ok, " << summary->symbols_failed << " failed; " << summary->bars
+            << " bars in " << summary->records_landed << " payloads landed (" << summary->duplicates
+            << " unchanged re-fetches skipped), " << summary->payload_bytes << " bytes, " << summary->requests
+            << " requests, " << std::fixed << std::setprecision(1) << summary->seconds << " s\n";
+  return summary->symbols_failed == 0 ? 0 : 1;
+}
+
 // The main job of `make run`: a lake with synthetic daily bars, and a few queries.
 int Demo(const std::string& lake_dir) {
   auto lake = OpenLake(lake_dir, /*create=*/true);
@@ -436,6 +555,23 @@ int Main(int argc, char** argv) {
   calendar_cmd->add_option("--from", cal_from, "With --sessions: first date (YYYY-MM-DD)");
   calendar_cmd->add_option("--to", cal_to, "With --sessions: last date (YYYY-MM-DD)");
 
+  auto* ingest_cmd = app.add_subcommand("ingest", "Collect market data into bronze");
+  ingest_cmd->require_subcommand(1);
+  auto* yahoo_cmd = ingest_cmd->add_subcommand("yahoo", "Yahoo Finance chart API: daily or intraday bars with events");
+  IngestArgs yahoo_args;
+  yahoo_cmd->add_option("--symbols", yahoo_args.symbols, "Comma-separated symbols (default: the universe in finlake.yaml)");
+  yahoo_cmd->add_option("--date", yahoo_args.date, "The session to collect (re-fetches the week before it too); default: the latest");
+  yahoo_cmd->add_option("--start", yahoo_args.start, "First date of a history pull (YYYY-MM-DD)");
+  yahoo_cmd->add_option("--end", yahoo_args.end, "Last date of a history pull (YYYY-MM-DD)");
+  yahoo_cmd->add_option("--range", yahoo_args.range, "Yahoo range instead of dates: 1d,5d,1mo,...,max");
+  yahoo_cmd->add_option("--interval", yahoo_args.interval, "1m,2m,5m,15m,30m,60m,90m,1h,1d,5d,1wk,1mo,3mo")->capture_default_str();
+  yahoo_cmd->add_option("--base-url", yahoo_args.base_url, "API base URL (tests and mirrors)");
+  yahoo_cmd->add_option("--region", yahoo_args.region, "Region of --symbols not in the universe")->capture_default_str();
+  yahoo_cmd->add_option("--concurrency", yahoo_args.concurrency, "Symbols fetched at once")->capture_default_str();
+  yahoo_cmd->add_option("--timeout-ms", yahoo_args.timeout_ms, "Per-request timeout")->capture_default_str();
+  yahoo_cmd->add_option("--retries", yahoo_args.retries, "Retries of a request on 429/5xx/network errors")->capture_default_str();
+  yahoo_cmd->add_option("--requests-per-minute", yahoo_args.requests_per_minute, "Rate limit (0: none)")->capture_default_str();
+
   auto* demo = app.add_subcommand("demo", "The main job on an embedded lake: synthetic daily bars and queries");
 
   try {
@@ -456,6 +592,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (demo->parsed()) return Demo(lake_dir);
+  if (yahoo_cmd->parsed()) return IngestYahoo(lake_dir, yahoo_args);
   if (calendar_cmd->parsed()) {
     return PrintCalendar(lake_dir, cal_code, cal_year, cal_format == "csv", cal_sessions, cal_from, cal_to);
   }
