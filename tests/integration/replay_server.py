@@ -143,3 +143,75 @@ class YahooReplay:
                     self.send(404, json.dumps(NOT_FOUND).encode())
 
         return Handler
+
+
+AV_INVALID_CALL = {"Error Message": "Invalid API call. Please retry or visit the documentation "
+                                    "(https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY."}
+AV_DAILY_QUOTA = {"Information": "We have detected your API key as XXXX and our standard API rate limit is 25 "
+                                 "requests per day. Please subscribe to any of the premium plans at "
+                                 "https://www.alphavantage.co/premium/ to instantly remove all daily rate limits."}
+AV_BURST = {"Information": "Thank you for using Alpha Vantage! Please consider spreading out your free API requests "
+                           "more sparingly (1 request per second). You may subscribe to any of the premium plans at "
+                           "https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per "
+                           "day), raise the per-second burst limit, and instantly unlock all premium endpoints"}
+AV_NOTE = {"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute and 500 "
+                   "calls per day. Please visit https://www.alphavantage.co/premium/ if you would like to target a "
+                   "higher API call frequency."}
+AV_PREMIUM = {"Information": "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any "
+                            "of the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all "
+                            "premium endpoints"}
+AV_KEY = "TESTKEY123"
+
+
+class AlphaVantageReplay(YahooReplay):
+    """Answers like www.alphavantage.co/query: HTTP 200 for everything, errors included."""
+
+    def _handler(self):
+        replay = self
+        base = super()._handler()
+
+        class Handler(base):
+            def do_GET(self):
+                url = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                symbol = query.get("symbol", "")
+                with replay.lock:
+                    replay.requests.append(self.path)
+                    n = replay.counts.get(symbol, 0) + 1
+                    replay.counts[symbol] = n
+                if url.path != "/query":
+                    self.send(404, b"no such endpoint", "text/plain")
+                    return
+                if query.get("apikey") != AV_KEY:
+                    self.send(200, json.dumps({"Error Message": "the parameter apikey is invalid or missing."}).encode())
+                    return
+                fixtures = replay.shared / "fixtures" / "alphavantage"
+                csv = query.get("datatype") == "csv"
+                if symbol == "AAPL" and query.get("function") == "TIME_SERIES_DAILY":
+                    if csv:
+                        self.send(200, b"timestamp,open,high,low,close,volume\r\n2025-07-18,210.87,211.79,209.70,211.18,48974591\r\n"
+                                       b"2025-07-17,210.57,211.80,209.59,210.02,48068141\r\n", "application/x-download")
+                    else:
+                        self.send(200, (fixtures / "TylerG21566-hfmdp" / "AAPL_TIME_SERIES_DAILY_compact_2025-07-18.extracted.json").read_bytes())
+                elif symbol == "IBM":
+                    name = "globalquote.json" if query.get("function") == "GLOBAL_QUOTE" else "daily.json"
+                    self.send(200, (fixtures / "crazzyghost-alphavantage-java" / name).read_bytes())
+                elif symbol == "MSFT" and query.get("function") == "GLOBAL_QUOTE":
+                    self.send(200, (fixtures / "RomelTorres-alpha_vantage" / "global_quote.json").read_bytes())
+                elif symbol == "NOPE" and query.get("function") == "GLOBAL_QUOTE":
+                    self.send(200, b'{"Global Quote": {}}')
+                elif symbol == "BADSYM":
+                    self.send(200, json.dumps(AV_INVALID_CALL).encode())
+                elif symbol == "QUOTA":
+                    self.send(200, json.dumps(AV_DAILY_QUOTA).encode())
+                elif symbol == "BURST":
+                    body = AV_BURST if n == 1 else json.loads((fixtures / "crazzyghost-alphavantage-java" / "daily.json").read_text())
+                    self.send(200, json.dumps(body).encode())
+                elif symbol == "NOTE":
+                    self.send(200, json.dumps(AV_NOTE).encode())
+                elif symbol == "PREMIUM":
+                    self.send(200, json.dumps(AV_PREMIUM).encode())
+                else:
+                    self.send(200, json.dumps(AV_INVALID_CALL).encode())
+
+        return Handler

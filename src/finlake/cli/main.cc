@@ -14,6 +14,7 @@
 #include "finlake/calendar/exchange_calendar.h"
 #include "finlake/cli/output.h"
 #include "finlake/core/http_client.h"
+#include "finlake/ingest/alphavantage.h"
 #include "finlake/ingest/ingest_job.h"
 #include "finlake/ingest/yahoo.h"
 #include "finlake/core/limits.h"
@@ -295,6 +296,9 @@ struct IngestArgs {
   int64_t timeout_ms = 30000;
   int retries = 3;
   int64_t requests_per_minute = 0;
+  int64_t requests_per_day = 0;
+  std::string function = "TIME_SERIES_DAILY", outputsize = "compact", datatype = "json";
+  int64_t burst_wait_ms = 1500;
 };
 
 // The instruments to fetch: --symbols (looked up in the universe for their region),
@@ -320,88 +324,160 @@ Result<std::vector<ingest::Instrument>> ResolveUniverse(const std::string& lake_
   return chosen;
 }
 
-int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) {
-  auto lake = OpenLake(lake_dir);
-  if (!lake.ok()) return Fail(lake.status());
-  auto universe = ResolveUniverse((*lake)->dir(), args);
-  if (!universe.ok()) return Fail(universe.status());
-  // Dates are sessions of each instrument's exchange; windows run from local midnight.
-  std::map<std::string, calendar::ExchangeCalendar> calendars;
-  for (const auto& instrument : *universe) {
-    if (calendars.count(instrument.exchange)) continue;
-    auto cal = calendar::ResolveCalendar(instrument.exchange, (*lake)->dir() + "/finlake.yaml");
-    if (!cal.ok()) return Fail(cal.status().WithContext(instrument.symbol));
-    calendars.emplace(instrument.exchange, std::move(*cal));
-  }
-  std::optional<calendar::Day> date, start, end;
-  for (auto [text, target] : {std::pair{&args.date, &date}, std::pair{&args.start, &start}, std::pair{&args.end, &end}}) {
-    if (text->empty()) continue;
-    auto parsed = calendar::ParseDay(*text);
-    if (!parsed.ok()) return Fail(parsed.status());
-    *target = *parsed;
-  }
-  if (start.has_value() != end.has_value()) return Fail(Status::InvalidArgument("--start and --end go together"));
-  if ((start && date) || (!args.range.empty() && (start || date))) {
-    return Fail(Status::InvalidArgument("give one of --date, --start/--end or --range"));
-  }
+// The session dates a fetch covers, in the instrument's exchange: --date (and the
+// week before it, since vendors correct recent sessions), --start/--end, or the
+// latest session.
+struct FetchWindow {
+  calendar::Day first, last, logical;
+  int64_t period1 = 0, period2 = 0;  // UTC seconds: local midnight of first, and of the day after last.
+};
 
-  SourcePolicy policy;
-  policy.name = "yahoo";
-  policy.max_concurrency = std::max(1, args.concurrency);
-  policy.max_retries = args.retries;
-  policy.requests_per_minute = args.requests_per_minute;
-  CurlHttpClientOptions http_options;
-  // Yahoo answers non-browser user agents with 429 (research/market-apis.md 1.8).
-  http_options.user_agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-  auto http = CurlHttpClient::Create(policy, http_options);
-  if (!http.ok()) return Fail(http.status());
-  ingest::YahooOptions yahoo_options;
-  yahoo_options.timeout_ms = args.timeout_ms;
-  if (!args.base_url.empty()) {
-    yahoo_options.base_url = args.base_url;
-    yahoo_options.cookie_url = args.base_url + "/cookie";
-    yahoo_options.crumb_url = args.base_url + "/v1/test/getcrumb";
-  }
-  std::vector<std::unique_ptr<ingest::YahooConnector>> connectors;
-  for (int i = 0; i < std::max(1, args.concurrency); ++i) {
-    connectors.push_back(std::make_unique<ingest::YahooConnector>(http->get(), yahoo_options));
-  }
-  ingest::FetchFunction fetch = [&](int worker, const ingest::Instrument& instrument) {
+struct IngestContext {
+  std::unique_ptr<sql::Lake> lake;
+  std::vector<ingest::Instrument> universe;
+  std::map<std::string, calendar::ExchangeCalendar> calendars;
+  std::optional<calendar::Day> date, start, end;
+
+  FetchWindow Window(const ingest::Instrument& instrument) const {
     const calendar::ExchangeCalendar& cal = calendars.at(instrument.exchange);
-    ingest::ChartRequest request;
-    request.symbol = instrument.symbol;
-    request.interval = args.interval;
-    calendar::Day today = cal.LocalDay(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
-    calendar::Day logical = cal.IsSession(today) ? today : cal.PreviousSession(today).date;
-    if (!args.range.empty()) {
-      request.range = args.range;
-    } else {
-      calendar::Day first = start ? *start : (date ? *date : logical) - std::chrono::days(7);
-      calendar::Day last = end ? *end : (date ? *date : logical);
-      request.period1 = cal.LocalToUtc(first, std::chrono::minutes(0)).time_since_epoch().count();
-      request.period2 = cal.LocalToUtc(last + std::chrono::days(1), std::chrono::minutes(0)).time_since_epoch().count();
-      logical = cal.IsSession(last) ? last : cal.PreviousSession(last).date;
-    }
-    return connectors[static_cast<size_t>(worker)]->FetchChart(request, instrument.region, calendar::FormatDay(logical));
-  };
-  ingest::BronzeLanding landing(lake->get());
+    calendar::Day today =
+        cal.LocalDay(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+    calendar::Day latest = cal.IsSession(today) ? today : cal.PreviousSession(today).date;
+    FetchWindow window;
+    window.last = end ? *end : (date ? *date : latest);
+    window.first = start ? *start : window.last - std::chrono::days(7);
+    window.logical = cal.IsSession(window.last) ? window.last : cal.PreviousSession(window.last).date;
+    window.period1 = cal.LocalToUtc(window.first, std::chrono::minutes(0)).time_since_epoch().count();
+    window.period2 = cal.LocalToUtc(window.last + std::chrono::days(1), std::chrono::minutes(0)).time_since_epoch().count();
+    return window;
+  }
+};
+
+Result<IngestContext> PrepareIngest(const std::string& lake_dir, const IngestArgs& args) {
+  IngestContext context;
+  ASSIGN_OR_RETURN(context.lake, OpenLake(lake_dir));
+  ASSIGN_OR_RETURN(context.universe, ResolveUniverse(context.lake->dir(), args));
+  for (const auto& instrument : context.universe) {
+    if (context.calendars.count(instrument.exchange)) continue;
+    auto cal = calendar::ResolveCalendar(instrument.exchange, context.lake->dir() + "/finlake.yaml");
+    if (!cal.ok()) return cal.status().WithContext(instrument.symbol);
+    context.calendars.emplace(instrument.exchange, std::move(*cal));
+  }
+  for (auto [text, target] : {std::pair{&args.date, &context.date}, std::pair{&args.start, &context.start},
+                              std::pair{&args.end, &context.end}}) {
+    if (text->empty()) continue;
+    ASSIGN_OR_RETURN(*target, calendar::ParseDay(*text));
+  }
+  if (context.start.has_value() != context.end.has_value()) {
+    return Status::InvalidArgument("--start and --end go together");
+  }
+  if ((context.start && context.date) || (!args.range.empty() && (context.start || context.date))) {
+    return Status::InvalidArgument("give one of --date, --start/--end or --range");
+  }
+  return context;
+}
+
+// Runs the job, prints one line per failed symbol and a summary; exit 1 when any failed.
+int RunIngestJob(IngestContext& context, const std::string& source, const ingest::FetchFunction& fetch,
+                 int concurrency) {
+  ingest::BronzeLanding landing(context.lake.get());
   ingest::IngestJobOptions job;
-  job.concurrency = std::max(1, args.concurrency);
+  job.concurrency = std::max(1, concurrency);
   bool tty = ::isatty(STDERR_FILENO);
   job.progress = [tty](int64_t done, int64_t total, const ingest::FetchResult& result) {
-    if (tty) std::cerr << "\r[" << done << "/" << total << "] " << result.symbol << " " << ingest::FetchStatusName(result.status) << "          " << std::flush;
+    if (tty) {
+      std::cerr << "\r[" << done << "/" << total << "] " << result.symbol << " "
+                << ingest::FetchStatusName(result.status) << "          " << std::flush;
+    }
   };
-  auto summary = ingest::RunIngest(landing, "yahoo", *universe, fetch, job);
+  auto summary = ingest::RunIngest(landing, source, context.universe, fetch, job);
   if (tty) std::cerr << "\n";
   if (!summary.ok()) return Fail(summary.status());
   for (const auto& result : summary->results) {
-    if (!result.ok()) std::cout << "failed  " << result.symbol << "  " << ingest::FetchStatusName(result.status) << "  " << result.message << "\n";
+    if (!result.ok()) {
+      std::cout << "failed  " << result.symbol << "  " << ingest::FetchStatusName(result.status) << "  "
+                << result.message << "\n";
+    }
   }
-  std::cout << "yahoo: " << summary->symbols_ok << " symbols ok, " << summary->symbols_failed << " failed; " << summary->bars
-            << " bars in " << summary->records_landed << " payloads landed (" << summary->duplicates
-            << " unchanged re-fetches skipped), " << summary->payload_bytes << " bytes, " << summary->requests
-            << " requests, " << std::fixed << std::setprecision(1) << summary->seconds << " s\n";
+  std::cout << source << ": " << summary->symbols_ok << " symbols ok, " << summary->symbols_failed << " failed; "
+            << summary->bars << " bars in " << summary->records_landed << " payloads landed ("
+            << summary->duplicates << " unchanged re-fetches skipped), " << summary->payload_bytes << " bytes, "
+            << summary->requests << " requests, " << std::fixed << std::setprecision(1) << summary->seconds << " s\n";
   return summary->symbols_failed == 0 ? 0 : 1;
+}
+
+SourcePolicy PolicyFor(const std::string& name, const IngestArgs& args) {
+  SourcePolicy policy;
+  policy.name = name;
+  policy.max_concurrency = std::max(1, args.concurrency);
+  policy.max_retries = args.retries;
+  policy.requests_per_minute = args.requests_per_minute;
+  policy.requests_per_day = args.requests_per_day;
+  return policy;
+}
+
+int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) {
+  auto context = PrepareIngest(lake_dir, args);
+  if (!context.ok()) return Fail(context.status());
+  CurlHttpClientOptions http_options;
+  // Yahoo answers non-browser user agents with 429 (research/market-apis.md 1.8).
+  http_options.user_agent =
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+  auto http = CurlHttpClient::Create(PolicyFor("yahoo", args), http_options);
+  if (!http.ok()) return Fail(http.status());
+  ingest::YahooOptions options;
+  options.timeout_ms = args.timeout_ms;
+  if (!args.base_url.empty()) {
+    options.base_url = args.base_url;
+    options.cookie_url = args.base_url + "/cookie";
+    options.crumb_url = args.base_url + "/v1/test/getcrumb";
+  }
+  std::vector<std::unique_ptr<ingest::YahooConnector>> connectors;  // One per worker: each keeps its crumb.
+  for (int i = 0; i < std::max(1, args.concurrency); ++i) {
+    connectors.push_back(std::make_unique<ingest::YahooConnector>(http->get(), options));
+  }
+  ingest::FetchFunction fetch = [&](int worker, const ingest::Instrument& instrument) {
+    FetchWindow window = context->Window(instrument);
+    ingest::ChartRequest request;
+    request.symbol = instrument.symbol;
+    request.interval = args.interval;
+    if (!args.range.empty()) request.range = args.range;
+    request.period1 = window.period1;
+    request.period2 = window.period2;
+    return connectors[static_cast<size_t>(worker)]->FetchChart(request, instrument.region,
+                                                               calendar::FormatDay(window.logical));
+  };
+  return RunIngestJob(*context, "yahoo", fetch, args.concurrency);
+}
+
+int IngestAlphaVantage(const std::string& lake_dir, const IngestArgs& args) {
+  auto context = PrepareIngest(lake_dir, args);
+  if (!context.ok()) return Fail(context.status());
+  ingest::AlphaVantageOptions options;
+  options.api_key = ingest::AlphaVantageConnector::KeyFromEnvironment();
+  options.timeout_ms = args.timeout_ms;
+  options.burst_wait_ms = args.burst_wait_ms;
+  if (!args.base_url.empty()) options.base_url = args.base_url;
+  if (options.api_key.empty()) {
+    return Fail(Status::InvalidArgument("alphavantage needs an API key: set FINLAKE_ALPHAVANTAGE_KEY"));
+  }
+  auto http = CurlHttpClient::Create(PolicyFor("alphavantage", args), CurlHttpClientOptions{});
+  if (!http.ok()) return Fail(http.status());
+  ingest::AlphaVantageConnector connector(http->get(), options);
+  ingest::AlphaVantageRequest base;
+  base.function = args.function;
+  base.outputsize = args.outputsize;
+  base.datatype = args.datatype;
+  if (base.function == "TIME_SERIES_INTRADAY") base.interval = args.interval == "1d" ? "5min" : args.interval;
+  ingest::AlphaVantageRequest check = base;
+  check.symbol = "(every symbol)";
+  if (Status valid = ingest::AlphaVantageConnector::Validate(check); !valid.ok()) return Fail(valid);
+  ingest::FetchFunction fetch = [&](int, const ingest::Instrument& instrument) {
+    ingest::AlphaVantageRequest request = base;
+    request.symbol = instrument.symbol;
+    return connector.Fetch(request, instrument.region, calendar::FormatDay(context->Window(instrument).logical));
+  };
+  return RunIngestJob(*context, "alphavantage", fetch, args.concurrency);
 }
 
 // The main job of `make run`: a lake with synthetic daily bars, and a few queries.
@@ -572,6 +648,26 @@ int Main(int argc, char** argv) {
   yahoo_cmd->add_option("--retries", yahoo_args.retries, "Retries of a request on 429/5xx/network errors")->capture_default_str();
   yahoo_cmd->add_option("--requests-per-minute", yahoo_args.requests_per_minute, "Rate limit (0: none)")->capture_default_str();
 
+  auto* av_cmd = ingest_cmd->add_subcommand("alphavantage", "Alpha Vantage: daily, adjusted, intraday or quotes (key in $FINLAKE_ALPHAVANTAGE_KEY)");
+  IngestArgs av_args;
+  av_args.requests_per_day = 25;  // The free tier.
+  av_args.requests_per_minute = 60;  // "1 request per second" bursts.
+  av_args.concurrency = 1;
+  av_cmd->add_option("--symbols", av_args.symbols, "Comma-separated symbols (default: the universe in finlake.yaml)");
+  av_cmd->add_option("--date", av_args.date, "The session the data is for (bronze's logical date); default: the latest");
+  av_cmd->add_option("--function", av_args.function, "TIME_SERIES_DAILY, TIME_SERIES_DAILY_ADJUSTED, TIME_SERIES_INTRADAY or GLOBAL_QUOTE")->capture_default_str();
+  av_cmd->add_option("--outputsize", av_args.outputsize, "compact (100 points) or full")->capture_default_str();
+  av_cmd->add_option("--datatype", av_args.datatype, "json or csv")->capture_default_str();
+  av_cmd->add_option("--interval", av_args.interval, "TIME_SERIES_INTRADAY: 1min, 5min, 15min, 30min, 60min");
+  av_cmd->add_option("--base-url", av_args.base_url, "API base URL (tests and mirrors)");
+  av_cmd->add_option("--region", av_args.region, "Region of --symbols not in the universe")->capture_default_str();
+  av_cmd->add_option("--concurrency", av_args.concurrency, "Symbols fetched at once")->capture_default_str();
+  av_cmd->add_option("--timeout-ms", av_args.timeout_ms, "Per-request timeout")->capture_default_str();
+  av_cmd->add_option("--retries", av_args.retries, "Retries of a request on 429/5xx/network errors")->capture_default_str();
+  av_cmd->add_option("--requests-per-minute", av_args.requests_per_minute, "Rate limit (0: none)")->capture_default_str();
+  av_cmd->add_option("--requests-per-day", av_args.requests_per_day, "Daily quota (0: none)")->capture_default_str();
+  av_cmd->add_option("--burst-wait-ms", av_args.burst_wait_ms, "Wait before retrying after a burst notice (grows per retry)")->capture_default_str();
+
   auto* demo = app.add_subcommand("demo", "The main job on an embedded lake: synthetic daily bars and queries");
 
   try {
@@ -593,6 +689,7 @@ int Main(int argc, char** argv) {
   }
   if (demo->parsed()) return Demo(lake_dir);
   if (yahoo_cmd->parsed()) return IngestYahoo(lake_dir, yahoo_args);
+  if (av_cmd->parsed()) return IngestAlphaVantage(lake_dir, av_args);
   if (calendar_cmd->parsed()) {
     return PrintCalendar(lake_dir, cal_code, cal_year, cal_format == "csv", cal_sessions, cal_from, cal_to);
   }
