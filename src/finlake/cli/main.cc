@@ -15,6 +15,7 @@
 #include "finlake/cli/output.h"
 #include "finlake/core/http_client.h"
 #include "finlake/ingest/alphavantage.h"
+#include "finlake/ingest/file_inbox.h"
 #include "finlake/ingest/ingest_job.h"
 #include "finlake/ingest/yahoo.h"
 #include "finlake/core/limits.h"
@@ -480,6 +481,31 @@ int IngestAlphaVantage(const std::string& lake_dir, const IngestArgs& args) {
   return RunIngestJob(*context, "alphavantage", fetch, args.concurrency);
 }
 
+int IngestFiles(const std::string& lake_dir, const ingest::InboxOptions& options) {
+  auto lake = OpenLake(lake_dir);
+  if (!lake.ok()) return Fail(lake.status());
+  auto connection = (*lake)->database().Connect();
+  if (!connection.ok()) return Fail(connection.status());
+  ingest::FileReader reader = [&](const std::string& path, const delta::Schema* schema) {
+    return SourceSql(**connection, path, options.format, schema);
+  };
+  auto outcomes = ingest::ProcessInbox(**lake, options, reader);
+  if (!outcomes.ok()) return Fail(outcomes.status());
+  int64_t landed = 0, failed = 0, rows = 0;
+  for (const auto& outcome : *outcomes) {
+    std::cout << outcome.outcome << "  " << outcome.file;
+    if (outcome.outcome == "landed") std::cout << "  " << outcome.rows << " rows";
+    if (!outcome.reason.empty()) std::cout << "  " << outcome.reason;
+    std::cout << "\n";
+    landed += outcome.outcome != "failed";
+    failed += outcome.outcome == "failed";
+    rows += outcome.rows;
+  }
+  std::cout << "files: " << landed << " landed, " << failed << " failed (see " << options.inbox << "/failed), "
+            << rows << " rows into " << options.table << "\n";
+  return failed == 0 ? 0 : 1;
+}
+
 // The main job of `make run`: a lake with synthetic daily bars, and a few queries.
 int Demo(const std::string& lake_dir) {
   auto lake = OpenLake(lake_dir, /*create=*/true);
@@ -668,6 +694,14 @@ int Main(int argc, char** argv) {
   av_cmd->add_option("--requests-per-day", av_args.requests_per_day, "Daily quota (0: none)")->capture_default_str();
   av_cmd->add_option("--burst-wait-ms", av_args.burst_wait_ms, "Wait before retrying after a burst notice (grows per retry)")->capture_default_str();
 
+  auto* files_cmd = ingest_cmd->add_subcommand("files", "Land CSV/JSON/Parquet files from an inbox folder, then move them to processed/ or failed/");
+  ingest::InboxOptions inbox_options;
+  files_cmd->add_option("--inbox", inbox_options.inbox, "The inbox folder")->required();
+  files_cmd->add_option("--table", inbox_options.table, "The table to land in (namespace.table)")->required();
+  files_cmd->add_option("--format", inbox_options.format, "csv, json or parquet (default: from each file's name)");
+  files_cmd->add_flag("--create", inbox_options.create, "Create the table from the first file's columns");
+  files_cmd->add_flag("--add-columns", inbox_options.add_new_columns, "Add new columns of a file to the table");
+
   auto* demo = app.add_subcommand("demo", "The main job on an embedded lake: synthetic daily bars and queries");
 
   try {
@@ -690,6 +724,7 @@ int Main(int argc, char** argv) {
   if (demo->parsed()) return Demo(lake_dir);
   if (yahoo_cmd->parsed()) return IngestYahoo(lake_dir, yahoo_args);
   if (av_cmd->parsed()) return IngestAlphaVantage(lake_dir, av_args);
+  if (files_cmd->parsed()) return IngestFiles(lake_dir, inbox_options);
   if (calendar_cmd->parsed()) {
     return PrintCalendar(lake_dir, cal_code, cal_year, cal_format == "csv", cal_sessions, cal_from, cal_to);
   }
