@@ -33,8 +33,8 @@ sys.path.insert(0, BENCH_DIR)
 import gen_bars  # noqa: E402
 
 SIZES = {
-    "smoke": {"rows": 200_000, "commits": 300, "log_repeat": 10},
-    "full": {"rows": 10_000_000, "commits": 10_000, "log_repeat": 5},
+    "smoke": {"rows": 200_000, "commits": 300, "log_repeat": 10, "ingest_symbols": 20, "ingest_years": 2},
+    "full": {"rows": 10_000_000, "commits": 10_000, "log_repeat": 5, "ingest_symbols": 500, "ingest_years": 10},
 }
 
 TABLE = "bench.bars_1d"
@@ -426,7 +426,7 @@ def cpu_model():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
-    parser.add_argument("--only", choices=["append", "log"], help="run one benchmark")
+    parser.add_argument("--only", choices=["append", "log", "ingest"], help="run one benchmark")
     parser.add_argument("--repeats", type=int, default=3, help="runs per side for append (median)")
     parser.add_argument("--log-repeat", type=int, help="Load() repeats for the log benchmark (median)")
     parser.add_argument("--out", default=os.path.join(BENCH_DIR, "out"), help="results and scratch directory")
@@ -463,6 +463,16 @@ def main():
                                               args.log_repeat or size["log_repeat"], args.reuse_logs)
             results["log"] = log_results
             results["failures"] += failures
+        if args.only in (None, "ingest"):
+            import ingest_bench  # bench/ingest_bench.py: no peer, absolute figures.
+            log(f"ingest benchmark, {size['ingest_symbols']} symbols x {size['ingest_years']} years")
+            try:
+                results["ingest"] = ingest_bench.run(finlake, work, size["ingest_symbols"], size["ingest_years"])
+                r = results["ingest"]
+                log(f"  {r['wall_s']:.2f} s, {r['requests_per_s']:.0f} requests/s, {r['bars_per_s']:,.0f} bars/s, "
+                    f"ingest CPU {r['ingest_cpu_s']:.2f} s vs server CPU {r['server_cpu_s']:.2f} s")
+            except Exception as error:  # A failed run is reported, never hidden.
+                results["failures"].append(f"ingest: {error}")
     except BenchError as error:
         results["failures"].append(str(error))
     results["seconds"] = time.perf_counter() - started

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
+#include <thread>
 #include <iostream>
 
 #include "finlake/calendar/calendar_config.h"
@@ -16,6 +17,8 @@
 #include "finlake/core/http_client.h"
 #include "finlake/ingest/alphavantage.h"
 #include "finlake/ingest/file_inbox.h"
+#include "finlake/ingest/generator_server.h"
+#include "finlake/ingest/market_generator.h"
 #include "finlake/ingest/ingest_job.h"
 #include "finlake/ingest/yahoo.h"
 #include "finlake/core/limits.h"
@@ -417,14 +420,14 @@ SourcePolicy PolicyFor(const std::string& name, const IngestArgs& args) {
   return policy;
 }
 
-int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) {
+int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std::string& source) {
   auto context = PrepareIngest(lake_dir, args);
   if (!context.ok()) return Fail(context.status());
   CurlHttpClientOptions http_options;
   // Yahoo answers non-browser user agents with 429 (research/market-apis.md 1.8).
   http_options.user_agent =
       "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-  auto http = CurlHttpClient::Create(PolicyFor("yahoo", args), http_options);
+  auto http = CurlHttpClient::Create(PolicyFor(source, args), http_options);
   if (!http.ok()) return Fail(http.status());
   ingest::YahooOptions options;
   options.timeout_ms = args.timeout_ms;
@@ -448,8 +451,10 @@ int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) {
     return connectors[static_cast<size_t>(worker)]->FetchChart(request, instrument.region,
                                                                calendar::FormatDay(window.logical));
   };
-  return RunIngestJob(*context, "yahoo", fetch, args.concurrency);
+  return RunIngestJob(*context, source, fetch, args.concurrency);
 }
+
+int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) { return IngestYahooAs(lake_dir, args, "yahoo"); }
 
 int IngestAlphaVantage(const std::string& lake_dir, const IngestArgs& args) {
   auto context = PrepareIngest(lake_dir, args);
@@ -504,6 +509,41 @@ int IngestFiles(const std::string& lake_dir, const ingest::InboxOptions& options
   std::cout << "files: " << landed << " landed, " << failed << " failed (see " << options.inbox << "/failed), "
             << rows << " rows into " << options.table << "\n";
   return failed == 0 ? 0 : 1;
+}
+
+Result<ingest::MarketGenerator> NyseGenerator(uint64_t seed) {
+  ASSIGN_OR_RETURN(calendar::ExchangeCalendar nyse, calendar::ExchangeCalendar::Builtin("XNYS"));
+  return ingest::MarketGenerator(std::move(nyse), seed);
+}
+
+int IngestGenerated(const std::string& lake_dir, IngestArgs args, uint64_t seed) {
+  auto generator = NyseGenerator(seed);
+  if (!generator.ok()) return Fail(generator.status());
+  auto server = ingest::GeneratorServer::Start(&*generator, 0);
+  if (!server.ok()) return Fail(server.status());
+  args.base_url = (*server)->url();
+  args.timeout_ms = 60000;
+  return IngestYahooAs(lake_dir, args, "generator");
+}
+
+volatile std::sig_atomic_t g_stop_requested = 0;
+
+int ServeGenerator(int port, uint64_t seed, int64_t seconds) {
+  auto generator = NyseGenerator(seed);
+  if (!generator.ok()) return Fail(generator.status());
+  auto server = ingest::GeneratorServer::Start(&*generator, port);
+  if (!server.ok()) return Fail(server.status());
+  std::signal(SIGINT, [](int) { g_stop_requested = 1; });
+  std::signal(SIGTERM, [](int) { g_stop_requested = 1; });
+  std::cout << "generator (seed " << seed << ") serving on " << (*server)->url()
+            << ": /v8/finance/chart/SYMBOL (Yahoo), /query?function=TIME_SERIES_DAILY (Alpha Vantage)" << std::endl;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!g_stop_requested && (seconds == 0 || std::chrono::steady_clock::now() < deadline)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  (*server)->Stop();
+  std::cout << "served " << (*server)->requests() << " requests\n";
+  return 0;
 }
 
 // The main job of `make run`: a lake with synthetic daily bars, and a few queries.
@@ -702,6 +742,30 @@ int Main(int argc, char** argv) {
   files_cmd->add_flag("--create", inbox_options.create, "Create the table from the first file's columns");
   files_cmd->add_flag("--add-columns", inbox_options.add_new_columns, "Add new columns of a file to the table");
 
+  auto* gen_cmd = ingest_cmd->add_subcommand(
+      "generate", "Synthetic market data from the built-in generator, through the real Yahoo connector, into bronze.generator_raw");
+  IngestArgs gen_args;
+  int gen_count = 10;
+  uint64_t gen_seed = 42;
+  gen_cmd->add_option("--count", gen_count, "Symbols SYN0001..SYNnnnn (when --symbols is not given)")->capture_default_str();
+  gen_cmd->add_option("--symbols", gen_args.symbols, "Comma-separated symbols (any name)");
+  gen_cmd->add_option("--seed", gen_seed, "Generator seed: the same seed gives the same market")->capture_default_str();
+  gen_cmd->add_option("--date", gen_args.date, "The session to collect (and the week before it)");
+  gen_cmd->add_option("--start", gen_args.start, "First date of a history pull (YYYY-MM-DD)");
+  gen_cmd->add_option("--end", gen_args.end, "Last date of a history pull (YYYY-MM-DD)");
+  gen_cmd->add_option("--interval", gen_args.interval, "1d or 1m")->capture_default_str();
+  gen_cmd->add_option("--concurrency", gen_args.concurrency, "Symbols fetched at once")->capture_default_str();
+
+  auto* generate_cmd = app.add_subcommand("generate", "The market generator");
+  generate_cmd->require_subcommand(1);
+  auto* serve_cmd = generate_cmd->add_subcommand("serve", "Serve Yahoo and Alpha Vantage formats on 127.0.0.1 from the generator");
+  int serve_port = 8765;
+  int64_t serve_seconds = 0;
+  uint64_t serve_seed = 42;
+  serve_cmd->add_option("--port", serve_port, "Port on 127.0.0.1 (0: any free port)")->capture_default_str();
+  serve_cmd->add_option("--seed", serve_seed, "Generator seed")->capture_default_str();
+  serve_cmd->add_option("--seconds", serve_seconds, "Stop after this many seconds (0: run until interrupted)");
+
   auto* demo = app.add_subcommand("demo", "The main job on an embedded lake: synthetic daily bars and queries");
 
   try {
@@ -725,6 +789,15 @@ int Main(int argc, char** argv) {
   if (yahoo_cmd->parsed()) return IngestYahoo(lake_dir, yahoo_args);
   if (av_cmd->parsed()) return IngestAlphaVantage(lake_dir, av_args);
   if (files_cmd->parsed()) return IngestFiles(lake_dir, inbox_options);
+  if (gen_cmd->parsed()) {
+    if (gen_args.symbols.empty()) {
+      std::vector<std::string> names;
+      for (int i = 1; i <= gen_count; ++i) names.push_back(ingest::MarketGenerator::SymbolName(i));
+      gen_args.symbols = Join(names, ",");
+    }
+    return IngestGenerated(lake_dir, gen_args, gen_seed);
+  }
+  if (serve_cmd->parsed()) return ServeGenerator(serve_port, serve_seed, serve_seconds);
   if (calendar_cmd->parsed()) {
     return PrintCalendar(lake_dir, cal_code, cal_year, cal_format == "csv", cal_sessions, cal_from, cal_to);
   }

@@ -1,6 +1,7 @@
 // Every named limit of finlake, with the reason beside it (STYLE.md rule 8).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace finlake::limits {
@@ -72,5 +73,10 @@ inline constexpr int kRateLimitWaitRoundsMax = 1000;
 inline constexpr int kMetricsSeriesPerFamilyMax = 1000;
 // Histogram buckets per family; Prometheus's defaults have 11.
 inline constexpr int kMetricsHistogramBucketsMax = 64;
+
+// The market generator's local server: connections served at once (a benchmark at
+// concurrency 8 keeps 8 open) and the largest request head it reads.
+inline constexpr int kGeneratorConnectionsMax = 64;
+inline constexpr size_t kGeneratorRequestBytesMax = 64 * 1024;
 
 }  // namespace finlake::limits
