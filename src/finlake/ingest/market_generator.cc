@@ -220,6 +220,12 @@ std::string MarketGenerator::YahooChart(const std::string& symbol, const std::st
       dividends[key] = {{"amount", action.amount}, {"date", date}};
     }
   }
+  int64_t last_close_s = period2;
+  for (size_t i = series.bars.size(); i-- > 0;) {
+    if (series.bars[i].date > to) continue;
+    if (auto session = calendar_.SessionOn(series.bars[i].date)) last_close_s = session->close.time_since_epoch().count();
+    break;
+  }
   const auto& spec = calendar_.spec();
   json meta = {{"currency", "USD"},
                {"symbol", symbol},
@@ -227,7 +233,9 @@ std::string MarketGenerator::YahooChart(const std::string& symbol, const std::st
                {"fullExchangeName", spec.name},
                {"instrumentType", "EQUITY"},
                {"exchangeTimezoneName", spec.time_zone},
-               {"regularMarketTime", now_s},
+               // The last trade time: the close of the window's last session, so an
+               // answer about the past is the same whichever day it is asked.
+               {"regularMarketTime", last_close_s},
                {"dataGranularity", interval},
                {"range", ""}};
   json result = {{"meta", meta}};
