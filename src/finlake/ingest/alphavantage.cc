@@ -175,11 +175,7 @@ FetchResult AlphaVantageConnector::Fetch(const AlphaVantageRequest& request, con
       return result;
     }
     if (response->outcome != HttpOutcome::kOk) {
-      result.status = response->outcome == HttpOutcome::kQuotaExhausted ? FetchStatus::kQuotaExhausted
-                      : response->outcome == HttpOutcome::kRateLimited  ? FetchStatus::kRateLimited
-                      : response->outcome == HttpOutcome::kServerError  ? FetchStatus::kServerError
-                      : response->outcome == HttpOutcome::kNetworkError ? FetchStatus::kNetworkError
-                                                                        : FetchStatus::kRejected;
+      result.status = FetchStatusOf(response->outcome);
       result.message = where + ": " + HttpOutcomeName(response->outcome) + " (HTTP " +
                        std::to_string(response->status) + ")";
       return result;
@@ -203,15 +199,7 @@ FetchResult AlphaVantageConnector::Fetch(const AlphaVantageRequest& request, con
     }
     result.status = status;
     result.bars = rows;
-    RawRecord record;
-    record.symbol = request.symbol;
-    record.request_key = request.Key();
-    record.logical_date = logical_date;
-    record.region = region;
-    record.fetched_at_ms = clock_->NowMillis();
-    record.http_status = response->status;
-    record.content_type = std::string(response->headers.Get("content-type").value_or(""));
-    record.payload = response->body;
+    RawRecord record = RecordOf(request.symbol, request.Key(), region, logical_date, clock_->NowMillis(), *response);
     result.records.push_back(std::move(record));
     return result;
   }

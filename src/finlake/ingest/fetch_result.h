@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "finlake/core/http_client.h"
 #include "finlake/ingest/bronze_landing.h"
 
 namespace finlake::ingest {
@@ -35,5 +36,12 @@ struct FetchResult {
   std::vector<RawRecord> records;  // What to land (ok and empty answers).
   bool ok() const { return status == FetchStatus::kOk || status == FetchStatus::kEmpty; }
 };
+
+// The per-symbol status of a request the HTTP client gave up on (after retries).
+FetchStatus FetchStatusOf(HttpOutcome outcome);
+
+// The bronze record of an answer, as received.
+RawRecord RecordOf(const std::string& symbol, const std::string& request_key, const std::string& region,
+                   const std::string& logical_date, int64_t fetched_at_ms, const HttpResponse& response);
 
 }  // namespace finlake::ingest

@@ -9,22 +9,6 @@ namespace finlake::ingest {
 
 using nlohmann::json;
 
-const char* FetchStatusName(FetchStatus status) {
-  switch (status) {
-    case FetchStatus::kOk: return "ok";
-    case FetchStatus::kEmpty: return "empty";
-    case FetchStatus::kNotFound: return "not_found";
-    case FetchStatus::kRejected: return "rejected";
-    case FetchStatus::kMalformed: return "malformed";
-    case FetchStatus::kUnauthorized: return "unauthorized";
-    case FetchStatus::kRateLimited: return "rate_limited";
-    case FetchStatus::kQuotaExhausted: return "quota_exhausted";
-    case FetchStatus::kNetworkError: return "network_error";
-    case FetchStatus::kServerError: return "server_error";
-  }
-  return "unknown";
-}
-
 namespace {
 
 constexpr int64_t kDay = 86400;
@@ -58,15 +42,6 @@ std::string Excerpt(const std::string& body) {
   return out + (body.size() > 80 ? "..." : "");
 }
 
-FetchStatus FromHttpOutcome(HttpOutcome outcome) {
-  switch (outcome) {
-    case HttpOutcome::kRateLimited: return FetchStatus::kRateLimited;
-    case HttpOutcome::kQuotaExhausted: return FetchStatus::kQuotaExhausted;
-    case HttpOutcome::kServerError: return FetchStatus::kServerError;
-    case HttpOutcome::kNetworkError: return FetchStatus::kNetworkError;
-    default: return FetchStatus::kRejected;
-  }
-}
 
 }  // namespace
 
@@ -235,7 +210,7 @@ FetchResult YahooConnector::FetchChart(const ChartRequest& request, const std::s
       }
       if (response->outcome == HttpOutcome::kQuotaExhausted || response->outcome == HttpOutcome::kRateLimited ||
           response->outcome == HttpOutcome::kNetworkError) {
-        result.status = FromHttpOutcome(response->outcome);
+        result.status = FetchStatusOf(response->outcome);
         result.message = where + ": " + HttpOutcomeName(response->outcome) + " (HTTP " +
                          std::to_string(response->status) + ")";
         return result;
@@ -255,15 +230,7 @@ FetchResult YahooConnector::FetchChart(const ChartRequest& request, const std::s
       }
       any_bars |= bars > 0;
       result.bars += bars;
-      RawRecord record;
-      record.symbol = window.symbol;
-      record.request_key = window.Key();
-      record.logical_date = logical_date;
-      record.region = region;
-      record.fetched_at_ms = clock_->NowMillis();
-      record.http_status = response->status;
-      record.content_type = std::string(response->headers.Get("content-type").value_or(""));
-      record.payload = response->body;
+      RawRecord record = RecordOf(window.symbol, window.Key(), region, logical_date, clock_->NowMillis(), *response);
       result.records.push_back(std::move(record));
       break;
     }
