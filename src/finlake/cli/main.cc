@@ -19,6 +19,7 @@
 #include "finlake/ingest/file_inbox.h"
 #include "finlake/ingest/generator_server.h"
 #include "finlake/ingest/market_generator.h"
+#include "finlake/ingest/postgres_source.h"
 #include "finlake/ingest/ingest_job.h"
 #include "finlake/ingest/yahoo.h"
 #include "finlake/core/limits.h"
@@ -760,6 +761,15 @@ int Main(int argc, char** argv) {
   files_cmd->add_flag("--create", inbox_options.create, "Create the table from the first file's columns");
   files_cmd->add_flag("--add-columns", inbox_options.add_new_columns, "Add new columns of a file to the table");
 
+  auto* pg_cmd = ingest_cmd->add_subcommand("postgres", "Offload a PostgreSQL table or query into a lake table, incrementally by a watermark");
+  ingest::PostgresOffloadOptions pg_options;
+  pg_cmd->add_option("--conninfo", pg_options.conninfo, "libpq connection string (or set the PG* environment variables)");
+  pg_cmd->add_option("--table", pg_options.source_table, "Source table, schema.table");
+  pg_cmd->add_option("--query", pg_options.query, "Source SELECT, instead of --table");
+  pg_cmd->add_option("--into", pg_options.target, "Lake table, namespace.table")->required();
+  pg_cmd->add_option("--watermark", pg_options.watermark, "Ever-growing column (integer, timestamp, date): copy only newer rows; without it, a full copy replaces the table");
+  pg_cmd->add_flag("--create", pg_options.create, "Create the lake table from the source's columns");
+
   auto* gen_cmd = ingest_cmd->add_subcommand(
       "generate", "Synthetic market data from the built-in generator, through the real Yahoo connector, into bronze.generator_raw");
   IngestArgs gen_args;
@@ -807,6 +817,23 @@ int Main(int argc, char** argv) {
   if (yahoo_cmd->parsed()) return IngestYahoo(lake_dir, yahoo_args);
   if (av_cmd->parsed()) return IngestAlphaVantage(lake_dir, av_args);
   if (files_cmd->parsed()) return IngestFiles(lake_dir, inbox_options);
+  if (pg_cmd->parsed()) {
+    auto lake = OpenLake(lake_dir);
+    if (!lake.ok()) return Fail(lake.status());
+    auto offloaded = ingest::OffloadPostgres(**lake, pg_options);
+    if (!offloaded.ok()) return Fail(offloaded.status());
+    std::string source = pg_options.query.empty() ? pg_options.source_table : "the query";
+    if (offloaded->version < 0) {
+      std::cout << "postgres: nothing new in " << source << " since watermark "
+                << offloaded->previous_watermark.value_or(0) << "\n";
+    } else {
+      std::cout << "postgres: " << offloaded->rows << " rows from " << source << " into " << pg_options.target
+                << " (version " << offloaded->version << ")";
+      if (offloaded->watermark) std::cout << ", watermark " << *offloaded->watermark;
+      std::cout << "\n";
+    }
+    return 0;
+  }
   if (gen_cmd->parsed()) {
     if (gen_args.symbols.empty()) {
       std::vector<std::string> names;
