@@ -83,3 +83,13 @@ def test_missing_or_invalid_key(new_lake, replay):
     assert proc.returncode == 1 and "FINLAKE_ALPHAVANTAGE_KEY" in proc.stderr
     proc = ingest(new_lake, replay, "AAPL", key="WRONG", check=False)
     assert "unauthorized" in proc.stdout and "WRONG" not in proc.stdout + proc.stderr
+
+
+def test_source_settings_from_the_lake_config(new_lake, replay):
+    """base_url and the key's environment variable come from sources.alphavantage."""
+    (new_lake / "finlake.yaml").write_text(
+        f"sources:\n  alphavantage: {{base_url: '{replay.url}', api_key_env: MY_AV_KEY}}\n")
+    proc = run_finlake(new_lake, "ingest", "alphavantage", "--symbols", "IBM", "--date", "2025-07-18",
+                       env={"MY_AV_KEY": AV_KEY, "FINLAKE_ALPHAVANTAGE_KEY": None, "ALPHAVANTAGE_API_KEY": None},
+                       check=True)
+    assert "1 symbols ok" in proc.stdout

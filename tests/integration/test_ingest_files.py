@@ -63,3 +63,11 @@ def test_killed_halfway_loses_nothing_and_doubles_nothing(new_lake, tmp_path, po
     expected = "landed  a.csv" if point == "staged_log_written" else "already_landed  a.csv"
     assert expected in proc.stdout, proc.stdout
     assert (folder / "processed" / "a.csv").exists()
+
+
+def test_inboxes_from_the_lake_config(new_lake, inbox):
+    (new_lake / "finlake.yaml").write_text(
+        f"sources:\n  files:\n    - {{inbox: {inbox}, table: bronze.orders, create: true}}\n")
+    proc = run_finlake(new_lake, "ingest", "files", check=True)
+    assert "3 landed, 0 failed" in proc.stdout, proc.stdout
+    assert count(new_lake) == 5

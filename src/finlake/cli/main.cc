@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
+#include <set>
 #include <thread>
 #include <iostream>
 
@@ -20,6 +21,7 @@
 #include "finlake/ingest/generator_server.h"
 #include "finlake/ingest/market_generator.h"
 #include "finlake/ingest/postgres_source.h"
+#include "finlake/ingest/source_config.h"
 #include "finlake/ingest/ingest_job.h"
 #include "finlake/ingest/yahoo.h"
 #include "finlake/core/limits.h"
@@ -304,6 +306,7 @@ struct IngestArgs {
   int64_t requests_per_day = 0;
   std::string function = "TIME_SERIES_DAILY", outputsize = "compact", datatype = "json";
   int64_t burst_wait_ms = 1500;
+  std::string api_key;  // From the config's api_key_env / api_key; else the environment.
 };
 
 // The instruments to fetch: --symbols (looked up in the universe for their region),
@@ -421,6 +424,29 @@ SourcePolicy PolicyFor(const std::string& name, const IngestArgs& args) {
   return policy;
 }
 
+// Fills what the command line left unset from sources.<name> in finlake.yaml.
+Status ApplySourceConfig(const CLI::App* command, const std::string& lake_dir, const std::string& name,
+                         IngestArgs* args) {
+  std::set<std::string> given;
+  for (const CLI::Option* option : command->get_options()) {
+    if (option->count() > 0) given.insert(option->get_name());
+  }
+  ASSIGN_OR_RETURN(ingest::SourceConfig config, ingest::LoadSourceConfig(lake_dir + "/finlake.yaml", name));
+  if (config.base_url && !given.count("--base-url")) args->base_url = *config.base_url;
+  if (config.requests_per_minute && !given.count("--requests-per-minute")) args->requests_per_minute = *config.requests_per_minute;
+  if (config.requests_per_day && !given.count("--requests-per-day")) args->requests_per_day = *config.requests_per_day;
+  if (config.timeout_ms && !given.count("--timeout-ms")) args->timeout_ms = *config.timeout_ms;
+  if (config.concurrency && !given.count("--concurrency")) args->concurrency = *config.concurrency;
+  if (config.retries && !given.count("--retries")) args->retries = *config.retries;
+  if (config.api_key_env) {
+    const char* key = std::getenv(config.api_key_env->c_str());
+    if (key != nullptr) args->api_key = key;
+  } else if (config.api_key) {
+    args->api_key = *config.api_key;
+  }
+  return Status::Ok();
+}
+
 int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std::string& source) {
   auto context = PrepareIngest(lake_dir, args);
   if (!context.ok()) return Fail(context.status());
@@ -461,7 +487,7 @@ int IngestAlphaVantage(const std::string& lake_dir, const IngestArgs& args) {
   auto context = PrepareIngest(lake_dir, args);
   if (!context.ok()) return Fail(context.status());
   ingest::AlphaVantageOptions options;
-  options.api_key = ingest::AlphaVantageConnector::KeyFromEnvironment();
+  options.api_key = args.api_key.empty() ? ingest::AlphaVantageConnector::KeyFromEnvironment() : args.api_key;
   options.timeout_ms = args.timeout_ms;
   options.burst_wait_ms = args.burst_wait_ms;
   if (!args.base_url.empty()) options.base_url = args.base_url;
@@ -487,28 +513,43 @@ int IngestAlphaVantage(const std::string& lake_dir, const IngestArgs& args) {
   return RunIngestJob(*context, "alphavantage", fetch, args.concurrency);
 }
 
-int IngestFiles(const std::string& lake_dir, const ingest::InboxOptions& options) {
+int IngestFiles(const std::string& lake_dir, const ingest::InboxOptions& given) {
   auto lake = OpenLake(lake_dir);
   if (!lake.ok()) return Fail(lake.status());
+  std::vector<ingest::InboxOptions> inboxes;
+  if (!given.inbox.empty() || !given.table.empty()) {
+    if (given.inbox.empty() || given.table.empty()) return Fail(Status::InvalidArgument("--inbox and --table go together"));
+    inboxes.push_back(given);
+  } else {
+    auto configured = ingest::LoadInboxes((*lake)->dir() + "/finlake.yaml");
+    if (!configured.ok()) return Fail(configured.status());
+    if (configured->empty()) {
+      return Fail(Status::InvalidArgument("no inbox: pass --inbox and --table, or list sources.files in " +
+                                          (*lake)->dir() + "/finlake.yaml"));
+    }
+    inboxes = *configured;
+  }
   auto connection = (*lake)->database().Connect();
   if (!connection.ok()) return Fail(connection.status());
-  ingest::FileReader reader = [&](const std::string& path, const delta::Schema* schema) {
-    return SourceSql(**connection, path, options.format, schema);
-  };
-  auto outcomes = ingest::ProcessInbox(**lake, options, reader);
-  if (!outcomes.ok()) return Fail(outcomes.status());
   int64_t landed = 0, failed = 0, rows = 0;
-  for (const auto& outcome : *outcomes) {
-    std::cout << outcome.outcome << "  " << outcome.file;
-    if (outcome.outcome == "landed") std::cout << "  " << outcome.rows << " rows";
-    if (!outcome.reason.empty()) std::cout << "  " << outcome.reason;
-    std::cout << "\n";
-    landed += outcome.outcome != "failed";
-    failed += outcome.outcome == "failed";
-    rows += outcome.rows;
+  for (const ingest::InboxOptions& options : inboxes) {
+    ingest::FileReader reader = [&](const std::string& path, const delta::Schema* schema) {
+      return SourceSql(**connection, path, options.format, schema);
+    };
+    auto outcomes = ingest::ProcessInbox(**lake, options, reader);
+    if (!outcomes.ok()) return Fail(outcomes.status());
+    for (const auto& outcome : *outcomes) {
+      std::cout << outcome.outcome << "  " << outcome.file;
+      if (outcome.outcome == "landed") std::cout << "  " << outcome.rows << " rows";
+      if (!outcome.reason.empty()) std::cout << "  " << outcome.reason;
+      std::cout << "\n";
+      landed += outcome.outcome != "failed";
+      failed += outcome.outcome == "failed";
+      rows += outcome.rows;
+    }
   }
-  std::cout << "files: " << landed << " landed, " << failed << " failed (see " << options.inbox << "/failed), "
-            << rows << " rows into " << options.table << "\n";
+  std::cout << "files: " << landed << " landed, " << failed << " failed (moved to failed/ with a reason), " << rows
+            << " rows\n";
   return failed == 0 ? 0 : 1;
 }
 
@@ -755,8 +796,8 @@ int Main(int argc, char** argv) {
 
   auto* files_cmd = ingest_cmd->add_subcommand("files", "Land CSV/JSON/Parquet files from an inbox folder, then move them to processed/ or failed/");
   ingest::InboxOptions inbox_options;
-  files_cmd->add_option("--inbox", inbox_options.inbox, "The inbox folder")->required();
-  files_cmd->add_option("--table", inbox_options.table, "The table to land in (namespace.table)")->required();
+  files_cmd->add_option("--inbox", inbox_options.inbox, "The inbox folder (default: every inbox under sources.files in finlake.yaml)");
+  files_cmd->add_option("--table", inbox_options.table, "The table to land in (namespace.table)");
   files_cmd->add_option("--format", inbox_options.format, "csv, json or parquet (default: from each file's name)");
   files_cmd->add_flag("--create", inbox_options.create, "Create the table from the first file's columns");
   files_cmd->add_flag("--add-columns", inbox_options.add_new_columns, "Add new columns of a file to the table");
@@ -814,8 +855,14 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (demo->parsed()) return Demo(lake_dir);
-  if (yahoo_cmd->parsed()) return IngestYahoo(lake_dir, yahoo_args);
-  if (av_cmd->parsed()) return IngestAlphaVantage(lake_dir, av_args);
+  if (yahoo_cmd->parsed()) {
+    if (Status status = ApplySourceConfig(yahoo_cmd, lake_dir, "yahoo", &yahoo_args); !status.ok()) return Fail(status);
+    return IngestYahoo(lake_dir, yahoo_args);
+  }
+  if (av_cmd->parsed()) {
+    if (Status status = ApplySourceConfig(av_cmd, lake_dir, "alphavantage", &av_args); !status.ok()) return Fail(status);
+    return IngestAlphaVantage(lake_dir, av_args);
+  }
   if (files_cmd->parsed()) return IngestFiles(lake_dir, inbox_options);
   if (pg_cmd->parsed()) {
     auto lake = OpenLake(lake_dir);
