@@ -88,6 +88,19 @@ class YahooReplay:
                     has_cookie = "A3=session-cookie" in (self.headers.get("Cookie") or "")
                     self.send(200 if has_cookie else 401, CRUMB.encode() if has_cookie else b"", "text/plain")
                     return
+                if url.path == "/v7/finance/quote":
+                    if query.get("crumb") != [CRUMB]:
+                        self.send(401, json.dumps(INVALID_CRUMB).encode())
+                        return
+                    wanted = query.get("symbols", [""])[0].split(",")
+                    with replay.lock:
+                        for symbol in wanted:
+                            replay.counts["quote:" + symbol] = replay.counts.get("quote:" + symbol, 0) + 1
+                    known = json.loads((replay.shared / "fixtures" / "yahoo" / "yfinance-rs" /
+                                        "quote_v7_AAPL-MSFT.json").read_text())["quoteResponse"]["result"]
+                    result = [q for q in known if q["symbol"] in wanted]
+                    self.send(200, json.dumps({"quoteResponse": {"result": result, "error": None}}).encode())
+                    return
                 if not url.path.startswith("/v8/finance/chart/"):
                     self.send(404, b"no such endpoint", "text/plain")
                     return

@@ -90,3 +90,17 @@ def test_bad_arguments_are_refused(new_lake, replay):
     assert proc.returncode == 1 and "interval '7d'" in proc.stdout + proc.stderr
     proc = run_finlake(new_lake, "ingest", "yahoo", "--base-url", replay.url, check=False)
     assert proc.returncode == 1 and "universe" in proc.stderr
+
+
+def test_quotes_need_the_crumb_and_name_unknown_symbols(new_lake, replay):
+    proc = run_finlake(new_lake, "ingest", "yahoo", "--quotes", "--symbols", "AAPL,MSFT,ZZZZ",
+                       "--base-url", replay.url, check=False)
+    assert proc.returncode == 1
+    assert "2 symbols ok, 1 failed" in proc.stdout, proc.stdout
+    assert "failed  ZZZZ  not_found" in proc.stdout
+    assert any(p.startswith("/v1/test/getcrumb") for p in replay.requests)
+    assert replay.count("quote:AAPL") == 1  # One request for the batch.
+    rows = bronze(new_lake, "symbol, request_key, payload")
+    assert len(rows) == 1 and json.loads(rows[0]["request_key"])["symbols"] == ["AAPL", "MSFT", "ZZZZ"]
+    assert "Xy7zAbC1dEf" not in rows[0]["request_key"] + proc.stdout + proc.stderr
+    assert {q["symbol"] for q in json.loads(rows[0]["payload"])["quoteResponse"]["result"]} == {"AAPL", "MSFT"}

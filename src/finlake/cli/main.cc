@@ -385,7 +385,22 @@ Result<IngestContext> PrepareIngest(const std::string& lake_dir, const IngestArg
   return context;
 }
 
-// Runs the job, prints one line per failed symbol and a summary; exit 1 when any failed.
+// One line per failed symbol and a summary; exit 1 when any failed.
+int PrintIngestSummary(const ingest::IngestSummary& summary, const std::string& source) {
+  for (const auto& result : summary.results) {
+    if (!result.ok()) {
+      std::cout << "failed  " << result.symbol << "  " << ingest::FetchStatusName(result.status) << "  "
+                << result.message << "\n";
+    }
+  }
+  std::cout << source << ": " << summary.symbols_ok << " symbols ok, " << summary.symbols_failed << " failed; "
+            << summary.bars << " bars in " << summary.records_landed << " payloads landed ("
+            << summary.duplicates << " unchanged re-fetches skipped), " << summary.payload_bytes << " bytes, "
+            << summary.requests << " requests, " << std::fixed << std::setprecision(1) << summary.seconds << " s\n";
+  return summary.symbols_failed == 0 ? 0 : 1;
+}
+
+// Runs the job, then PrintIngestSummary.
 int RunIngestJob(IngestContext& context, const std::string& source, const ingest::FetchFunction& fetch,
                  int concurrency) {
   ingest::BronzeLanding landing(context.lake.get());
@@ -401,17 +416,7 @@ int RunIngestJob(IngestContext& context, const std::string& source, const ingest
   auto summary = ingest::RunIngest(landing, source, context.universe, fetch, job);
   if (tty) std::cerr << "\n";
   if (!summary.ok()) return Fail(summary.status());
-  for (const auto& result : summary->results) {
-    if (!result.ok()) {
-      std::cout << "failed  " << result.symbol << "  " << ingest::FetchStatusName(result.status) << "  "
-                << result.message << "\n";
-    }
-  }
-  std::cout << source << ": " << summary->symbols_ok << " symbols ok, " << summary->symbols_failed << " failed; "
-            << summary->bars << " bars in " << summary->records_landed << " payloads landed ("
-            << summary->duplicates << " unchanged re-fetches skipped), " << summary->payload_bytes << " bytes, "
-            << summary->requests << " requests, " << std::fixed << std::setprecision(1) << summary->seconds << " s\n";
-  return summary->symbols_failed == 0 ? 0 : 1;
+  return PrintIngestSummary(*summary, source);
 }
 
 SourcePolicy PolicyFor(const std::string& name, const IngestArgs& args) {
@@ -482,6 +487,54 @@ int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std
 }
 
 int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) { return IngestYahooAs(lake_dir, args, "yahoo"); }
+
+// The quote API: the universe in batches, one outcome per symbol, one landed
+// payload per batch.
+int IngestYahooQuotes(const std::string& lake_dir, const IngestArgs& args) {
+  auto context = PrepareIngest(lake_dir, args);
+  if (!context.ok()) return Fail(context.status());
+  CurlHttpClientOptions http_options;
+  http_options.user_agent =
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+  auto http = CurlHttpClient::Create(PolicyFor("yahoo", args), http_options);
+  if (!http.ok()) return Fail(http.status());
+  ingest::YahooOptions options;
+  options.timeout_ms = args.timeout_ms;
+  if (!args.base_url.empty()) {
+    options.base_url = args.base_url;
+    options.cookie_url = args.base_url + "/cookie";
+    options.crumb_url = args.base_url + "/v1/test/getcrumb";
+  }
+  ingest::YahooConnector connector(http->get(), options);
+  auto started = std::chrono::steady_clock::now();
+  std::map<std::string, std::vector<const ingest::Instrument*>> by_region;
+  for (const auto& instrument : context->universe) by_region[instrument.region].push_back(&instrument);
+  ingest::IngestSummary summary;
+  std::vector<ingest::RawRecord> records;
+  for (const auto& [region, instruments] : by_region) {
+    std::vector<std::string> symbols;
+    for (const auto* instrument : instruments) symbols.push_back(instrument->symbol);
+    std::string logical = calendar::FormatDay(context->Window(*instruments.front()).logical);
+    for (ingest::FetchResult& result : connector.FetchQuotes(symbols, region, logical)) {
+      for (auto& record : result.records) {
+        summary.payload_bytes += static_cast<int64_t>(record.payload.size());
+        records.push_back(std::move(record));
+      }
+      result.records.clear();
+      summary.requests += result.requests;
+      summary.bars += result.bars;
+      (result.ok() ? summary.symbols_ok : summary.symbols_failed)++;
+      summary.results.push_back(std::move(result));
+    }
+  }
+  ingest::BronzeLanding landing(context->lake.get());
+  auto landed = landing.Land("yahoo", records);
+  if (!landed.ok()) return Fail(landed.status());
+  summary.records_landed = landed->landed;
+  summary.duplicates = landed->duplicates;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return PrintIngestSummary(summary, "yahoo quotes");
+}
 
 int IngestAlphaVantage(const std::string& lake_dir, const IngestArgs& args) {
   auto context = PrepareIngest(lake_dir, args);
@@ -773,6 +826,8 @@ int Main(int argc, char** argv) {
   yahoo_cmd->add_option("--timeout-ms", yahoo_args.timeout_ms, "Per-request timeout")->capture_default_str();
   yahoo_cmd->add_option("--retries", yahoo_args.retries, "Retries of a request on 429/5xx/network errors")->capture_default_str();
   yahoo_cmd->add_option("--requests-per-minute", yahoo_args.requests_per_minute, "Rate limit (0: none)")->capture_default_str();
+  bool yahoo_quotes = false;
+  yahoo_cmd->add_flag("--quotes", yahoo_quotes, "The quote API (latest snapshot per symbol) instead of bars");
 
   auto* av_cmd = ingest_cmd->add_subcommand("alphavantage", "Alpha Vantage: daily, adjusted, intraday or quotes (key in $FINLAKE_ALPHAVANTAGE_KEY)");
   IngestArgs av_args;
@@ -857,7 +912,7 @@ int Main(int argc, char** argv) {
   if (demo->parsed()) return Demo(lake_dir);
   if (yahoo_cmd->parsed()) {
     if (Status status = ApplySourceConfig(yahoo_cmd, lake_dir, "yahoo", &yahoo_args); !status.ok()) return Fail(status);
-    return IngestYahoo(lake_dir, yahoo_args);
+    return yahoo_quotes ? IngestYahooQuotes(lake_dir, yahoo_args) : IngestYahoo(lake_dir, yahoo_args);
   }
   if (av_cmd->parsed()) {
     if (Status status = ApplySourceConfig(av_cmd, lake_dir, "alphavantage", &av_args); !status.ok()) return Fail(status);

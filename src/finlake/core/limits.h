@@ -79,4 +79,8 @@ inline constexpr int kMetricsHistogramBucketsMax = 64;
 inline constexpr int kGeneratorConnectionsMax = 64;
 inline constexpr size_t kGeneratorRequestBytesMax = 64 * 1024;
 
+// Symbols per Yahoo quote request: yfinance batches quotes by tens, the web app
+// by dozens; 50 keeps URLs short.
+inline constexpr int kYahooQuoteSymbolsMax = 50;
+
 }  // namespace finlake::limits

@@ -1,8 +1,10 @@
 #include "finlake/ingest/yahoo.h"
 
 #include <algorithm>
+#include <set>
 #include <cctype>
 
+#include "finlake/core/limits.h"
 #include "finlake/core/strings.h"
 
 namespace finlake::ingest {
@@ -237,6 +239,85 @@ FetchResult YahooConnector::FetchChart(const ChartRequest& request, const std::s
   }
   result.status = any_bars ? FetchStatus::kOk : FetchStatus::kEmpty;
   return result;
+}
+
+std::vector<FetchResult> YahooConnector::FetchQuotes(const std::vector<std::string>& symbols, const std::string& region,
+                                                     const std::string& logical_date) {
+  std::vector<FetchResult> results;
+  for (size_t start = 0; start < symbols.size(); start += limits::kYahooQuoteSymbolsMax) {
+    std::vector<std::string> batch(symbols.begin() + static_cast<std::ptrdiff_t>(start),
+                                   symbols.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                         symbols.size(), start + limits::kYahooQuoteSymbolsMax)));
+    std::vector<FetchResult> batch_results(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) batch_results[i].symbol = batch[i];
+    auto fail_all = [&](FetchStatus status, const std::string& message) {
+      for (FetchResult& result : batch_results) {
+        result.status = status;
+        result.message = "yahoo quote " + result.symbol + ": " + message;
+      }
+    };
+    std::vector<std::string> encoded;
+    for (const std::string& symbol : batch) encoded.push_back(PercentEncodePath(symbol));
+    json key = {{"api", "quote"}, {"symbols", batch}};
+    bool renewed = false;
+    while (true) {
+      if (crumb_.empty()) {
+        if (Status status = RefreshCrumb(); !status.ok()) {
+          fail_all(FetchStatus::kUnauthorized, status.message());
+          break;
+        }
+      }
+      HttpRequest http;
+      http.url = options_.base_url + "/v7/finance/quote?symbols=" + Join(encoded, "%2C") +
+                 "&formatted=false&lang=en-US&region=US&crumb=" + PercentEncodePath(crumb_);
+      http.timeout_ms = options_.timeout_ms;
+      auto response = http_->Send(http);
+      if (!response.ok()) {
+        fail_all(FetchStatus::kNetworkError, response.status().message());
+        break;
+      }
+      batch_results[0].requests++;
+      if (response->status == 401 && !renewed) {
+        renewed = true;
+        crumb_.clear();
+        continue;
+      }
+      if (response->outcome != HttpOutcome::kOk) {
+        fail_all(response->status == 401 ? FetchStatus::kUnauthorized : FetchStatusOf(response->outcome),
+                 std::string(HttpOutcomeName(response->outcome)) + " (HTTP " + std::to_string(response->status) + ")");
+        break;
+      }
+      json root = json::parse(response->body, nullptr, false);
+      if (root.is_discarded() || !root.contains("quoteResponse") || !root["quoteResponse"].is_object() ||
+          !root["quoteResponse"].contains("result") || !root["quoteResponse"]["result"].is_array()) {
+        fail_all(FetchStatus::kMalformed, "not a quoteResponse: '" + response->body.substr(0, 80) + "'");
+        break;
+      }
+      std::set<std::string> found;
+      for (const json& quote : root["quoteResponse"]["result"]) {
+        if (quote.is_object() && quote.contains("symbol") && quote["symbol"].is_string()) {
+          found.insert(quote["symbol"].get<std::string>());
+        }
+      }
+      bool landed = false;
+      for (FetchResult& result : batch_results) {
+        if (!found.count(result.symbol)) {
+          result.status = FetchStatus::kNotFound;
+          result.message = "yahoo quote " + result.symbol + ": not in the answer (unknown symbol)";
+          continue;
+        }
+        result.status = FetchStatus::kOk;
+        result.bars = 1;
+        if (!landed) {
+          result.records.push_back(RecordOf(result.symbol, key.dump(), region, logical_date, clock_->NowMillis(), *response));
+          landed = true;
+        }
+      }
+      break;
+    }
+    for (FetchResult& result : batch_results) results.push_back(std::move(result));
+  }
+  return results;
 }
 
 }  // namespace finlake::ingest

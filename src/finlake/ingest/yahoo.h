@@ -53,6 +53,13 @@ class YahooConnector {
   // given region and logical date.
   FetchResult FetchChart(const ChartRequest& request, const std::string& region, const std::string& logical_date);
 
+  // The quote API (v7/finance/quote, which needs the cookie + crumb): one request
+  // for up to limits::kYahooQuoteSymbolsMax symbols; one result per symbol (a
+  // symbol missing from the answer is NotFound). The payload lands once, on the
+  // first symbol found, with the batch in its request key.
+  std::vector<FetchResult> FetchQuotes(const std::vector<std::string>& symbols, const std::string& region,
+                                       const std::string& logical_date);
+
   // Reads a chart answer: Ok/Empty with its bar count, or the failure and why.
   static FetchStatus ClassifyChart(int32_t http_status, const std::string& body, std::string* message,
                                    int64_t* bars);
