@@ -93,3 +93,14 @@ def test_source_settings_from_the_lake_config(new_lake, replay):
                        env={"MY_AV_KEY": AV_KEY, "FINLAKE_ALPHAVANTAGE_KEY": None, "ALPHAVANTAGE_API_KEY": None},
                        check=True)
     assert "1 symbols ok" in proc.stdout
+
+
+def test_http_log_is_redacted(new_lake, replay):
+    """With FINLAKE_LOG set, the HTTP client logs its requests' fate; the key never appears."""
+    proc = run_finlake(new_lake, "ingest", "alphavantage", "--symbols", "IBM", "--base-url", "http://127.0.0.1:1",
+                       "--retries", "1", "--timeout-ms", "500", "--date", "2025-07-18",
+                       env={"FINLAKE_ALPHAVANTAGE_KEY": AV_KEY, "FINLAKE_LOG": "1"}, check=False)
+    assert proc.returncode == 1
+    assert "finlake: http:" in proc.stderr, proc.stderr
+    assert "apikey=***" in proc.stderr + proc.stdout
+    assert AV_KEY not in proc.stderr + proc.stdout

@@ -419,6 +419,21 @@ int RunIngestJob(IngestContext& context, const std::string& source, const ingest
   return PrintIngestSummary(*summary, source);
 }
 
+// HTTP client settings: a browser user agent for Yahoo (it answers other agents
+// with 429, research/market-apis.md 1.8); retries, pauses and failures logged to
+// stderr when $FINLAKE_LOG is set (lines come redacted from the client).
+CurlHttpClientOptions HttpOptions(bool browser_agent) {
+  CurlHttpClientOptions options;
+  if (browser_agent) {
+    options.user_agent =
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+  }
+  if (const char* level = std::getenv("FINLAKE_LOG"); level != nullptr && *level != '\0') {
+    options.log = [](std::string_view line) { std::cerr << "finlake: http: " << line << "\n"; };
+  }
+  return options;
+}
+
 SourcePolicy PolicyFor(const std::string& name, const IngestArgs& args) {
   SourcePolicy policy;
   policy.name = name;
@@ -455,10 +470,7 @@ Status ApplySourceConfig(const CLI::App* command, const std::string& lake_dir, c
 int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std::string& source) {
   auto context = PrepareIngest(lake_dir, args);
   if (!context.ok()) return Fail(context.status());
-  CurlHttpClientOptions http_options;
-  // Yahoo answers non-browser user agents with 429 (research/market-apis.md 1.8).
-  http_options.user_agent =
-      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+  CurlHttpClientOptions http_options = HttpOptions(/*browser_agent=*/true);
   auto http = CurlHttpClient::Create(PolicyFor(source, args), http_options);
   if (!http.ok()) return Fail(http.status());
   ingest::YahooOptions options;
@@ -493,9 +505,7 @@ int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) { return In
 int IngestYahooQuotes(const std::string& lake_dir, const IngestArgs& args) {
   auto context = PrepareIngest(lake_dir, args);
   if (!context.ok()) return Fail(context.status());
-  CurlHttpClientOptions http_options;
-  http_options.user_agent =
-      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+  CurlHttpClientOptions http_options = HttpOptions(/*browser_agent=*/true);
   auto http = CurlHttpClient::Create(PolicyFor("yahoo", args), http_options);
   if (!http.ok()) return Fail(http.status());
   ingest::YahooOptions options;
@@ -547,7 +557,7 @@ int IngestAlphaVantage(const std::string& lake_dir, const IngestArgs& args) {
   if (options.api_key.empty()) {
     return Fail(Status::InvalidArgument("alphavantage needs an API key: set FINLAKE_ALPHAVANTAGE_KEY"));
   }
-  auto http = CurlHttpClient::Create(PolicyFor("alphavantage", args), CurlHttpClientOptions{});
+  auto http = CurlHttpClient::Create(PolicyFor("alphavantage", args), HttpOptions(/*browser_agent=*/false));
   if (!http.ok()) return Fail(http.status());
   ingest::AlphaVantageConnector connector(http->get(), options);
   ingest::AlphaVantageRequest base;
