@@ -207,7 +207,8 @@ class AlphaVantageReplay(YahooReplay):
                     else:
                         self.send(200, (fixtures / "TylerG21566-hfmdp" / "AAPL_TIME_SERIES_DAILY_compact_2025-07-18.extracted.json").read_bytes())
                 elif symbol == "IBM":
-                    name = "globalquote.json" if query.get("function") == "GLOBAL_QUOTE" else "daily.json"
+                    name = {"GLOBAL_QUOTE": "globalquote.json", "TIME_SERIES_INTRADAY": "intraday.json"}.get(
+                        query.get("function"), "daily.json")
                     self.send(200, (fixtures / "crazzyghost-alphavantage-java" / name).read_bytes())
                 elif symbol == "MSFT" and query.get("function") == "GLOBAL_QUOTE":
                     self.send(200, (fixtures / "RomelTorres-alpha_vantage" / "global_quote.json").read_bytes())

@@ -38,3 +38,15 @@ def test_served_alpha_vantage_format_is_read_by_the_connector(new_lake):
     series = json.loads(rows[0]["payload"])["Time Series (Daily)"]
     assert len(series) == 100 and all(set(v) == {"1. open", "2. high", "3. low", "4. close", "5. volume"}
                                       for v in series.values())
+
+
+def test_intraday_minutes_through_the_yahoo_connector(new_lake):
+    """1-minute bars of the last week, through the real connector: 390 a full session."""
+    proc = run_finlake(new_lake, "ingest", "generate", "--count", "2", "--interval", "1m", check=True)
+    assert "2 symbols ok" in proc.stdout, proc.stdout
+    bars = int(re.search(r"(\d+) bars", proc.stdout).group(1))
+    assert bars > 0 and bars % 2 == 0
+    rows = json.loads(run_finlake(new_lake, "sql", "--format", "json",
+                                  "SELECT payload FROM bronze.generator_raw", check=True).stdout)
+    stamps = json.loads(rows[0]["payload"])["chart"]["result"][0]["timestamp"]
+    assert all(b - a == 60 for a, b in zip(stamps, stamps[1:]) if b - a < 3600)  # Minute steps within a session.

@@ -104,3 +104,10 @@ def test_http_log_is_redacted(new_lake, replay):
     assert "finlake: http:" in proc.stderr, proc.stderr
     assert "apikey=***" in proc.stderr + proc.stdout
     assert AV_KEY not in proc.stderr + proc.stdout
+
+
+def test_intraday_series(new_lake, replay):
+    proc = ingest(new_lake, replay, "IBM", "--function", "TIME_SERIES_INTRADAY", "--interval", "5min", check=True)
+    assert "1 symbols ok" in proc.stdout, proc.stdout
+    key = json.loads(bronze(new_lake)[0]["request_key"])
+    assert key["function"] == "TIME_SERIES_INTRADAY" and key["interval"] == "5min"
