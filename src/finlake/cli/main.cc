@@ -467,12 +467,9 @@ Status ApplySourceConfig(const CLI::App* command, const std::string& lake_dir, c
   return Status::Ok();
 }
 
-int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std::string& source) {
-  auto context = PrepareIngest(lake_dir, args);
-  if (!context.ok()) return Fail(context.status());
-  CurlHttpClientOptions http_options = HttpOptions(/*browser_agent=*/true);
-  auto http = CurlHttpClient::Create(PolicyFor(source, args), http_options);
-  if (!http.ok()) return Fail(http.status());
+// A --base-url (a mirror, the generator, a test server) also serves the cookie
+// and crumb endpoints.
+ingest::YahooOptions YahooOptionsFor(const IngestArgs& args) {
   ingest::YahooOptions options;
   options.timeout_ms = args.timeout_ms;
   if (!args.base_url.empty()) {
@@ -480,6 +477,15 @@ int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std
     options.cookie_url = args.base_url + "/cookie";
     options.crumb_url = args.base_url + "/v1/test/getcrumb";
   }
+  return options;
+}
+
+int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std::string& source) {
+  auto context = PrepareIngest(lake_dir, args);
+  if (!context.ok()) return Fail(context.status());
+  auto http = CurlHttpClient::Create(PolicyFor(source, args), HttpOptions(/*browser_agent=*/true));
+  if (!http.ok()) return Fail(http.status());
+  ingest::YahooOptions options = YahooOptionsFor(args);
   std::vector<std::unique_ptr<ingest::YahooConnector>> connectors;  // One per worker: each keeps its crumb.
   for (int i = 0; i < std::max(1, args.concurrency); ++i) {
     connectors.push_back(std::make_unique<ingest::YahooConnector>(http->get(), options));
@@ -505,16 +511,9 @@ int IngestYahoo(const std::string& lake_dir, const IngestArgs& args) { return In
 int IngestYahooQuotes(const std::string& lake_dir, const IngestArgs& args) {
   auto context = PrepareIngest(lake_dir, args);
   if (!context.ok()) return Fail(context.status());
-  CurlHttpClientOptions http_options = HttpOptions(/*browser_agent=*/true);
-  auto http = CurlHttpClient::Create(PolicyFor("yahoo", args), http_options);
+  auto http = CurlHttpClient::Create(PolicyFor("yahoo", args), HttpOptions(/*browser_agent=*/true));
   if (!http.ok()) return Fail(http.status());
-  ingest::YahooOptions options;
-  options.timeout_ms = args.timeout_ms;
-  if (!args.base_url.empty()) {
-    options.base_url = args.base_url;
-    options.cookie_url = args.base_url + "/cookie";
-    options.crumb_url = args.base_url + "/v1/test/getcrumb";
-  }
+  ingest::YahooOptions options = YahooOptionsFor(args);
   ingest::YahooConnector connector(http->get(), options);
   auto started = std::chrono::steady_clock::now();
   std::map<std::string, std::vector<const ingest::Instrument*>> by_region;
