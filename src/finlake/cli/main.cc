@@ -793,6 +793,11 @@ int Main(int argc, char** argv) {
   import->add_option("--txn-app-id", im_txn_app, "Idempotent load: the loader's id (Delta txn appId)");
   import->add_option("--txn-version", im_txn_version, "Idempotent load: this batch's number; a batch the table has seen is skipped");
 
+  auto* delete_cmd = app.add_subcommand("delete", "Delete the rows matching a predicate, rewriting only the files that hold them");
+  std::string del_name, del_where;
+  delete_cmd->add_option("table", del_name, "namespace.table")->required();
+  delete_cmd->add_option("--where", del_where, "SQL predicate over the table's columns, e.g. \"symbol = 'X' AND session_date < DATE '2020-01-01'\"")->required();
+
   auto* reg = app.add_subcommand("register", "Register an existing Delta table (not copied)");
   std::string reg_name, reg_path, reg_description;
   reg->add_option("table", reg_name, "namespace.table")->required();
@@ -1074,6 +1079,21 @@ int Main(int argc, char** argv) {
     }
     std::cout << "imported " << written->rows_written << " rows into " << im_name << " (version " << written->version
               << ", " << written->files_added << " files added, " << written->files_removed << " removed)\n";
+    return 0;
+  }
+  if (delete_cmd->parsed()) {
+    auto table = l.OpenTable(del_name);
+    if (!table.ok()) return Fail(table.status());
+    auto deleted = (*table)->Delete(del_where);
+    if (!deleted.ok()) return Fail(deleted.status());
+    if (deleted->rows_deleted == 0) {
+      std::cout << "deleted 0 rows from " << del_name << " (nothing matched; version " << deleted->version
+                << " unchanged)\n";
+    } else {
+      std::cout << "deleted " << deleted->rows_deleted << " rows from " << del_name << " (version " << deleted->version
+                << ": " << deleted->files_removed << " files rewritten into " << deleted->files_added << ", "
+                << deleted->rows_written << " rows copied)\n";
+    }
     return 0;
   }
   if (reg->parsed()) {

@@ -161,6 +161,67 @@ Result<WriteResult> Table::Overwrite(const std::string& source_sql, const WriteO
   return Write(source_sql, options, /*overwrite=*/true);
 }
 
+Result<WriteResult> Table::Delete(const std::string& predicate) {
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
+  RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
+  if (snapshot.Property("delta.appendOnly", "false") == "true") {
+    return Status::InvalidArgument(root() + ": table is append-only (delta.appendOnly=true); delete refused");
+  }
+  WriteResult result;
+  result.version = snapshot.version;
+  if (snapshot.files.empty()) return result;
+  // Which files hold matching rows, and how many.
+  ScanOptions counting;
+  counting.with_file_index = true;
+  ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, counting));
+  auto matched = connection_->Query("SELECT __finlake_file, count(*) FROM (" + scan + ") AS t WHERE coalesce((" +
+                                    predicate + "), false) GROUP BY 1 ORDER BY 1");
+  if (!matched.ok()) return matched.status().WithContext(root() + ": delete predicate '" + predicate + "'");
+  std::vector<size_t> affected;
+  int64_t deleted = 0;
+  for (int64_t row = 0; row < (*matched)->row_count(); ++row) {
+    affected.push_back(static_cast<size_t>((*matched)->GetInt64(0, row)));
+    deleted += (*matched)->GetInt64(1, row);
+  }
+  if (affected.empty()) return result;  // Nothing matches: no commit.
+
+  // Rewrite the affected files without the matching rows; the rest stay as they are.
+  ScanOptions rewrite;
+  rewrite.files = affected;
+  ASSIGN_OR_RETURN(std::string kept_scan, ScanSql(snapshot, rewrite));
+  std::string kept = "SELECT * FROM (" + kept_scan + ") AS t WHERE NOT coalesce((" + predicate + "), false)";
+  int64_t rows_kept = 0;
+  ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, WriteDataFiles(snapshot, kept, &rows_kept));
+  std::vector<delta::Action> actions;
+  int64_t now = SystemClock().NowMillis();
+  for (size_t index : affected) {
+    const delta::AddFile& file = snapshot.files[index];
+    delta::RemoveFile remove;
+    remove.path = file.path;
+    remove.deletion_timestamp = now;
+    remove.data_change = true;
+    remove.extended_file_metadata = true;
+    remove.partition_values = file.partition_values;
+    remove.size = file.size;
+    actions.push_back(std::move(remove));
+  }
+  for (delta::AddFile& add : added) actions.push_back(std::move(add));
+  delta::CommitOptions commit;
+  commit.operation = "DELETE";
+  commit.operation_parameters = {{"predicate", json::array({predicate}).dump()}};
+  commit.operation_metrics = {{"numDeletedRows", std::to_string(deleted)},
+                              {"numRemovedFiles", std::to_string(affected.size())},
+                              {"numAddedFiles", std::to_string(added.size())},
+                              {"numCopiedRows", std::to_string(rows_kept)}};
+  result.files_added = static_cast<int64_t>(added.size());
+  result.files_removed = static_cast<int64_t>(affected.size());
+  result.rows_written = rows_kept;
+  result.rows_deleted = deleted;
+  ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(snapshot.version, std::move(actions), commit));
+  result.version = committed.version;
+  return result;
+}
+
 Result<WriteResult> Table::AddColumns(const std::vector<StructField>& columns) {
   ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
   RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
@@ -419,18 +480,26 @@ Status Table::CheckWrittenFile(const delta::Snapshot& snapshot, const std::strin
   return Status::Ok();
 }
 
-Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot) {
+Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot, const ScanOptions& options) {
   std::optional<std::string> local_root = storage_->LocalPath(root());
   if (!local_root) return Status::Unsupported(root() + ": DuckDB reads need a storage with local paths");
   std::vector<std::string> select;
-  if (snapshot.files.empty()) {
+  std::vector<size_t> chosen;
+  if (options.files) {
+    chosen = *options.files;
+  } else {
+    for (size_t i = 0; i < snapshot.files.size(); ++i) chosen.push_back(i);
+  }
+  if (chosen.empty()) {
     for (const StructField& field : snapshot.schema.fields) {
       select.push_back("CAST(NULL AS " + delta::ToDuckDbType(field.type) + ") AS " + SqlIdentifier(field.name));
     }
+    if (options.with_file_index) select.push_back("CAST(NULL AS BIGINT) AS __finlake_file");
     return "SELECT " + Join(select, ", ") + " WHERE false";
   }
   std::vector<std::string> paths;
-  for (const delta::AddFile& file : snapshot.files) {
+  for (size_t index : chosen) {
+    const delta::AddFile& file = snapshot.files[index];
     if (StartsWith(file.path, "file:")) {
       // An absolute URI: file:///abs/path or file:/abs/path.
       std::string rest = file.path.substr(5);
@@ -454,7 +523,8 @@ Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot) {
   std::set<std::string> present;
   for (const auto& [name, type] : *described) present.insert(ToLower(name));
 
-  bool partitioned = !snapshot.metadata.partition_columns.empty();
+  // The VALUES table joins each file to its partition values (and index).
+  bool joined = !snapshot.metadata.partition_columns.empty() || options.with_file_index;
   for (const StructField& field : snapshot.schema.fields) {
     std::string type = delta::ToDuckDbType(field.type);
     std::string name = SqlIdentifier(field.name);
@@ -470,27 +540,28 @@ Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot) {
       select.push_back("CAST(f." + name + " AS " + type + ") AS " + name);
     }
   }
+  if (options.with_file_index) select.push_back("p.__finlake_file");
   std::string sql = "SELECT " + Join(select, ", ") + " FROM " + scan + " AS f";
-  if (partitioned) {
+  if (joined) {
     std::vector<std::string> rows;
-    for (size_t i = 0; i < snapshot.files.size(); ++i) {
-      std::vector<std::string> values = {SqlQuote(paths[i])};
+    for (size_t n = 0; n < chosen.size(); ++n) {
+      const delta::AddFile& file = snapshot.files[chosen[n]];
+      std::vector<std::string> values = {SqlQuote(paths[n]), std::to_string(chosen[n])};
       for (const std::string& column : snapshot.metadata.partition_columns) {
-        auto it = snapshot.files[i].partition_values.find(column);
-        if (it == snapshot.files[i].partition_values.end()) {
+        auto it = file.partition_values.find(column);
+        if (it == file.partition_values.end()) {
           // Partition keys may differ in case from partitionColumns in old logs.
-          for (auto candidate = snapshot.files[i].partition_values.begin();
-               candidate != snapshot.files[i].partition_values.end(); ++candidate) {
+          for (auto candidate = file.partition_values.begin(); candidate != file.partition_values.end(); ++candidate) {
             if (SameName(candidate->first, column)) it = candidate;
           }
         }
         // The empty string means null for every type ("Partition Value Serialization").
-        bool null = it == snapshot.files[i].partition_values.end() || !it->second || it->second->empty();
+        bool null = it == file.partition_values.end() || !it->second || it->second->empty();
         values.push_back(null ? "NULL" : SqlQuote(*it->second));
       }
       rows.push_back("(" + Join(values, ", ") + ")");
     }
-    std::vector<std::string> columns = {"__file"};
+    std::vector<std::string> columns = {"__file", "__finlake_file"};
     for (const std::string& column : snapshot.metadata.partition_columns) columns.push_back(SqlIdentifier(column));
     sql += " JOIN (VALUES " + Join(rows, ", ") + ") AS p(" + Join(columns, ", ") + ") ON f.filename = p.__file";
   }

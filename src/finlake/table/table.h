@@ -42,6 +42,7 @@ struct WriteResult {
   int64_t rows_written = 0;
   int64_t files_added = 0;
   int64_t files_removed = 0;
+  int64_t rows_deleted = 0;      // Delete only.
   bool skipped = false;          // The txn was already committed.
 };
 
@@ -71,7 +72,18 @@ class Table {
 
   // A DuckDB SELECT that returns the snapshot's rows with the table's column names
   // and types; partition values come from the log, never from directory names.
-  [[nodiscard]] Result<std::string> ScanSql(const delta::Snapshot& snapshot);
+  [[nodiscard]] Result<std::string> ScanSql(const delta::Snapshot& snapshot) { return ScanSql(snapshot, {}); }
+
+  struct ScanOptions {
+    std::optional<std::vector<size_t>> files;  // Indexes into snapshot.files; all when unset.
+    bool with_file_index = false;              // Adds __finlake_file: the row's file index.
+  };
+  [[nodiscard]] Result<std::string> ScanSql(const delta::Snapshot& snapshot, const ScanOptions& options);
+
+  // Deletes the rows matching `predicate` (DuckDB SQL over the table's columns),
+  // rewriting only the files that hold such rows. Nothing is committed when no row
+  // matches.
+  [[nodiscard]] Result<WriteResult> Delete(const std::string& predicate);
 
  private:
   Table(Storage* storage, engine::Database* database, std::unique_ptr<DuckCheckpointCodec> codec,

@@ -192,3 +192,37 @@ TEST_F(TableTest, HugeintBeyondDecimal38IsRefusedNamingTheColumn) {
 
 }  // namespace
 }  // namespace finlake::table
+
+namespace finlake::table {
+namespace {
+
+TEST_F(TableTest, DeleteRewritesOnlyTheFilesThatHoldMatches) {
+  auto table = Create("d DATE, v BIGINT", {"d"});
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT DATE '2024-01-01' + (i % 3)::INTEGER AS d, i AS v FROM range(9) t(i)").ok());
+  auto before = table->Load().value();
+  ASSERT_EQ(before.files.size(), 3u);
+  auto deleted = table->Delete("v IN (1, 4)");  // Both in the 2024-01-02 partition.
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted->rows_deleted, 2);
+  EXPECT_EQ(deleted->files_removed, 1);
+  auto after = table->Load().value();
+  EXPECT_EQ(after.version, before.version + 1);
+  int untouched = 0;
+  for (const auto& file : before.files) {
+    for (const auto& now : after.files) untouched += now.path == file.path;
+  }
+  EXPECT_EQ(untouched, 2) << "files without matches are not rewritten";
+  EXPECT_EQ(Rows(*table, "v").size(), 7u);
+  EXPECT_EQ(Rows(*table, "v", before.version).size(), 9u) << "time travel sees the rows";
+  auto nothing = table->Delete("v > 100");
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(table->Load()->version, after.version) << "no match, no commit";
+  EXPECT_FALSE(table->Delete("no_such_column = 1").ok());
+  auto everything = table->Delete("true");
+  ASSERT_TRUE(everything.ok());
+  EXPECT_TRUE(Rows(*table, "v").empty());
+}
+
+}  // namespace
+}  // namespace finlake::table
