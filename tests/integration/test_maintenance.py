@@ -26,3 +26,20 @@ def test_delete_is_read_identically_by_delta_rs_and_duckdb(new_lake, tmp_path):
     assert "nothing matched" in proc.stdout
     proc = run_finlake(new_lake, "delete", "silver.bars", "--where", "no_such = 1", check=False)
     assert proc.returncode == 1 and "no_such" in proc.stderr
+
+
+def test_restore_brings_back_an_old_version(new_lake, tmp_path):
+    source = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"id": list(range(10))}), source)
+    run_finlake(new_lake, "import", "bronze.ids", source, "--create", check=True)  # v1
+    run_finlake(new_lake, "delete", "bronze.ids", "--where", "id < 5", check=True)  # v2
+    run_finlake(new_lake, "import", "bronze.ids", source, check=True)  # v3
+    proc = run_finlake(new_lake, "restore", "bronze.ids", "--version", "1", check=True)
+    assert "as version 4" in proc.stdout, proc.stdout
+    at_v1 = finlake_read(new_lake, "SELECT * FROM bronze.ids AT (VERSION => 1)", tmp_path / "v1")
+    now = finlake_read(new_lake, "SELECT * FROM bronze.ids", tmp_path / "now")
+    assert_same_rows(now, at_v1, "restored = version 1")
+    table_dir = new_lake / "bronze" / "ids"
+    assert_same_rows(now, deltalake.DeltaTable(str(table_dir)).to_pyarrow_table(), "delta-rs after RESTORE")
+    proc = run_finlake(new_lake, "restore", "bronze.ids", "--version", "9", check=False)
+    assert proc.returncode == 1 and "version" in proc.stderr

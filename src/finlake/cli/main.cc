@@ -798,6 +798,12 @@ int Main(int argc, char** argv) {
   delete_cmd->add_option("table", del_name, "namespace.table")->required();
   delete_cmd->add_option("--where", del_where, "SQL predicate over the table's columns, e.g. \"symbol = 'X' AND session_date < DATE '2020-01-01'\"")->required();
 
+  auto* restore_cmd = app.add_subcommand("restore", "Make a table what it was at an earlier version (a new commit)");
+  std::string restore_name;
+  int64_t restore_version = -1;
+  restore_cmd->add_option("table", restore_name, "namespace.table")->required();
+  restore_cmd->add_option("--version", restore_version, "The version to restore")->required();
+
   auto* reg = app.add_subcommand("register", "Register an existing Delta table (not copied)");
   std::string reg_name, reg_path, reg_description;
   reg->add_option("table", reg_name, "namespace.table")->required();
@@ -1079,6 +1085,15 @@ int Main(int argc, char** argv) {
     }
     std::cout << "imported " << written->rows_written << " rows into " << im_name << " (version " << written->version
               << ", " << written->files_added << " files added, " << written->files_removed << " removed)\n";
+    return 0;
+  }
+  if (restore_cmd->parsed()) {
+    auto table = l.OpenTable(restore_name);
+    if (!table.ok()) return Fail(table.status());
+    auto restored = (*table)->Restore(restore_version);
+    if (!restored.ok()) return Fail(restored.status());
+    std::cout << "restored " << restore_name << " to version " << restore_version << " as version " << restored->version
+              << " (" << restored->files_added << " files re-added, " << restored->files_removed << " removed)\n";
     return 0;
   }
   if (delete_cmd->parsed()) {

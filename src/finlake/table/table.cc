@@ -222,6 +222,63 @@ Result<WriteResult> Table::Delete(const std::string& predicate) {
   return result;
 }
 
+Result<WriteResult> Table::Restore(int64_t version) {
+  ASSIGN_OR_RETURN(delta::Snapshot current, log_.Load());
+  RETURN_IF_ERROR(delta::CheckWritable(current.protocol, current.metadata).WithContext(root()));
+  if (version >= current.version) {
+    return Status::InvalidArgument(root() + ": restore needs a version before the latest (" +
+                                   std::to_string(current.version) + "), got " + std::to_string(version));
+  }
+  ASSIGN_OR_RETURN(delta::Snapshot target, log_.Load(version));
+  std::set<std::string> now_paths, then_paths;
+  for (const auto& file : current.files) now_paths.insert(file.path);
+  for (const auto& file : target.files) then_paths.insert(file.path);
+  std::vector<delta::Action> actions;
+  if (target.metadata.schema_string != current.metadata.schema_string ||
+      target.metadata.partition_columns != current.metadata.partition_columns ||
+      target.metadata.configuration != current.metadata.configuration) {
+    actions.push_back(target.metadata);
+  }
+  WriteResult result;
+  int64_t now = SystemClock().NowMillis();
+  for (const auto& file : current.files) {
+    if (then_paths.count(file.path)) continue;
+    delta::RemoveFile remove;
+    remove.path = file.path;
+    remove.deletion_timestamp = now;
+    remove.data_change = true;
+    remove.extended_file_metadata = true;
+    remove.partition_values = file.partition_values;
+    remove.size = file.size;
+    actions.push_back(std::move(remove));
+    ++result.files_removed;
+  }
+  std::optional<std::string> local_root = storage_->LocalPath(root());
+  for (const auto& file : target.files) {
+    if (now_paths.count(file.path)) continue;
+    std::string path = StartsWith(file.path, "/") || !local_root ? file.path : *local_root + "/" + file.path;
+    if (!storage_->Exists(path)) {
+      return Status::NotFound(root() + ": cannot restore version " + std::to_string(version) + ": data file " +
+                              file.path + " is gone (vacuumed)");
+    }
+    delta::AddFile add = file;
+    add.data_change = true;
+    add.modification_time = now;
+    actions.push_back(std::move(add));
+    ++result.files_added;
+  }
+  result.version = current.version;
+  if (actions.empty()) return result;
+  delta::CommitOptions commit;
+  commit.operation = "RESTORE";
+  commit.operation_parameters = {{"version", version}};
+  commit.operation_metrics = {{"numRestoredFiles", std::to_string(result.files_added)},
+                              {"numRemovedFiles", std::to_string(result.files_removed)}};
+  ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(current.version, std::move(actions), commit));
+  result.version = committed.version;
+  return result;
+}
+
 Result<WriteResult> Table::AddColumns(const std::vector<StructField>& columns) {
   ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
   RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));

@@ -85,6 +85,12 @@ class Table {
   // matches.
   [[nodiscard]] Result<WriteResult> Delete(const std::string& predicate);
 
+  // Makes the table what it was at `version` again, as a new commit (RESTORE):
+  // files live then and gone now are re-added, files added since are removed, and
+  // the old metadata comes back. Fails, naming a file, when VACUUM has deleted a
+  // file the old version needs.
+  [[nodiscard]] Result<WriteResult> Restore(int64_t version);
+
  private:
   Table(Storage* storage, engine::Database* database, std::unique_ptr<DuckCheckpointCodec> codec,
         std::unique_ptr<engine::Connection> connection, const std::string& root);

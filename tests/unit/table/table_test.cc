@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "testing/test_env.h"
 
 namespace finlake::table {
@@ -222,6 +224,30 @@ TEST_F(TableTest, DeleteRewritesOnlyTheFilesThatHoldMatches) {
   auto everything = table->Delete("true");
   ASSERT_TRUE(everything.ok());
   EXPECT_TRUE(Rows(*table, "v").empty());
+}
+
+}  // namespace
+}  // namespace finlake::table
+
+namespace finlake::table {
+namespace {
+
+TEST_F(TableTest, RestoreReAddsOldFilesAndRefusesVacuumedOnes) {
+  auto table = Create("v BIGINT");
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT 1 AS v").ok());        // v1
+  ASSERT_TRUE(table->Overwrite("SELECT 2 AS v").ok());     // v2
+  auto restored = table->Restore(1);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(restored->version, 3);
+  EXPECT_EQ(Rows(*table, "v"), std::vector<std::string>{"1"});
+  // Vacuum by hand the file version 2 needs, then try to go back to it.
+  auto v2 = table->Load(2).value();
+  std::filesystem::remove(table->root() + "/" + v2.files[0].path);
+  auto refused = table->Restore(2);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(v2.files[0].path), std::string::npos) << refused.status().message();
+  EXPECT_FALSE(table->Restore(7).ok());
 }
 
 }  // namespace
