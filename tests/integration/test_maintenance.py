@@ -43,3 +43,34 @@ def test_restore_brings_back_an_old_version(new_lake, tmp_path):
     assert_same_rows(now, deltalake.DeltaTable(str(table_dir)).to_pyarrow_table(), "delta-rs after RESTORE")
     proc = run_finlake(new_lake, "restore", "bronze.ids", "--version", "9", check=False)
     assert proc.returncode == 1 and "version" in proc.stderr
+
+
+def test_vacuum_keeps_what_versions_need_and_what_writers_stage(new_lake, tmp_path):
+    import os
+    import time
+    source = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"id": list(range(10)), "region": ["us"] * 10}), source)
+    run_finlake(new_lake, "import", "bronze.v", source, "--create", "--partition-by", "region", check=True)
+    run_finlake(new_lake, "import", "bronze.v", source, "--mode", "overwrite", check=True)
+    table_dir = new_lake / "bronze" / "v"
+    data = sorted(p for p in table_dir.rglob("*.parquet") if "_delta_log" not in p.parts)
+    assert len(data) == 2
+    hours_ago = time.time() - 3 * 3600
+    for path in data:
+        os.utime(path, (hours_ago, hours_ago))
+    staged = table_dir / "region=us" / "part-staged-by-a-writer.parquet"  # Written just now, not committed.
+    staged.write_bytes(b"PAR1")
+    proc = run_finlake(new_lake, "vacuum", "bronze.v", check=True)
+    assert "vacuum: 0 files" in proc.stdout  # The tombstone is inside the 7-day retention.
+    proc = run_finlake(new_lake, "vacuum", "bronze.v", "--retention-hours", "0", check=False)
+    assert proc.returncode == 1 and "--force" in proc.stderr
+    proc = run_finlake(new_lake, "vacuum", "bronze.v", "--retention-hours", "0", "--force", "--dry-run", check=True)
+    assert "would delete" in proc.stdout and all(p.exists() for p in data)
+    proc = run_finlake(new_lake, "vacuum", "bronze.v", "--retention-hours", "0", "--force", check=True)
+    assert "vacuum: 1 files" in proc.stdout, proc.stdout
+    assert staged.exists()  # A writer's uncommitted file survives.
+    assert finlake_read(new_lake, "SELECT * FROM bronze.v", tmp_path / "now").num_rows == 10
+    old = run_finlake(new_lake, "sql", "SELECT * FROM bronze.v AT (VERSION => 1)", check=False)
+    assert old.returncode == 1 and "part-" in old.stderr  # The vacuumed version names its missing file.
+    assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.v", tmp_path / "again"),
+                     deltalake.DeltaTable(str(table_dir)).to_pyarrow_table(), "delta-rs after VACUUM")

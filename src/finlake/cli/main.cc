@@ -804,6 +804,15 @@ int Main(int argc, char** argv) {
   restore_cmd->add_option("table", restore_name, "namespace.table")->required();
   restore_cmd->add_option("--version", restore_version, "The version to restore")->required();
 
+  auto* vacuum_cmd = app.add_subcommand("vacuum", "Delete data files no version within the retention needs");
+  std::string vacuum_name;
+  int64_t vacuum_hours = -1;
+  bool vacuum_dry = false, vacuum_force = false;
+  vacuum_cmd->add_option("table", vacuum_name, "namespace.table")->required();
+  vacuum_cmd->add_option("--retention-hours", vacuum_hours, "Keep files removed less than this long ago (default: the table's, else 168)");
+  vacuum_cmd->add_flag("--dry-run", vacuum_dry, "List what would be deleted, delete nothing");
+  vacuum_cmd->add_flag("--force", vacuum_force, "Allow a retention below the table's");
+
   auto* reg = app.add_subcommand("register", "Register an existing Delta table (not copied)");
   std::string reg_name, reg_path, reg_description;
   reg->add_option("table", reg_name, "namespace.table")->required();
@@ -1085,6 +1094,17 @@ int Main(int argc, char** argv) {
     }
     std::cout << "imported " << written->rows_written << " rows into " << im_name << " (version " << written->version
               << ", " << written->files_added << " files added, " << written->files_removed << " removed)\n";
+    return 0;
+  }
+  if (vacuum_cmd->parsed()) {
+    auto table = l.OpenTable(vacuum_name);
+    if (!table.ok()) return Fail(table.status());
+    auto vacuumed = (*table)->Vacuum(vacuum_hours >= 0 ? std::optional<int64_t>(vacuum_hours) : std::nullopt,
+                                     vacuum_dry, vacuum_force);
+    if (!vacuumed.ok()) return Fail(vacuumed.status());
+    for (const std::string& path : vacuumed->deleted) std::cout << (vacuum_dry ? "would delete  " : "deleted  ") << path << "\n";
+    std::cout << (vacuum_dry ? "vacuum (dry run): " : "vacuum: ") << vacuumed->deleted.size() << " files, "
+              << vacuumed->bytes << " bytes, retention " << vacuumed->retention_hours << " hours\n";
     return 0;
   }
   if (restore_cmd->parsed()) {

@@ -83,4 +83,9 @@ inline constexpr size_t kGeneratorRequestBytesMax = 64 * 1024;
 // by dozens; 50 keeps URLs short.
 inline constexpr int kYahooQuoteSymbolsMax = 50;
 
+// VACUUM never deletes a file modified within this window, whatever the retention:
+// a writer that has written its data files but not yet committed them (its
+// "staged" files) must not lose them. No finlake commit takes an hour.
+inline constexpr int64_t kVacuumInFlightGraceMs = 3600 * 1000;
+
 }  // namespace finlake::limits

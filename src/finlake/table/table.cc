@@ -1,8 +1,10 @@
 #include "finlake/table/table.h"
 
+#include <functional>
 #include <set>
 
 #include "finlake/core/clock.h"
+#include "finlake/core/limits.h"
 #include "finlake/core/strings.h"
 #include "finlake/delta/protocol_check.h"
 
@@ -276,6 +278,76 @@ Result<WriteResult> Table::Restore(int64_t version) {
                               {"numRemovedFiles", std::to_string(result.files_removed)}};
   ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(current.version, std::move(actions), commit));
   result.version = committed.version;
+  return result;
+}
+
+Result<Table::VacuumResult> Table::Vacuum(std::optional<int64_t> retention_hours, bool dry_run, bool force) {
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
+  RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
+  const int64_t hour_ms = 3600 * 1000;
+  int64_t table_retention_ms = 7 * 24 * hour_ms;
+  std::string configured = snapshot.Property("delta.deletedFileRetentionDuration", "");
+  if (!configured.empty()) {
+    // "interval 7 days", "interval 1 week", "interval 168 hours".
+    std::vector<std::string> words;
+    for (const std::string& word : Split(ToLower(configured), ' ')) {
+      if (!word.empty() && word != "interval") words.push_back(word);
+    }
+    if (words.size() == 2) {
+      int64_t amount = std::atoll(words[0].c_str());
+      std::string unit = words[1];
+      if (EndsWith(unit, "s")) unit.pop_back();
+      int64_t unit_ms = unit == "week" ? 7 * 24 * hour_ms : unit == "day" ? 24 * hour_ms : unit == "hour" ? hour_ms
+                        : unit == "minute" ? 60000 : 0;
+      if (unit_ms > 0) table_retention_ms = amount * unit_ms;
+    }
+  }
+  int64_t retention_ms = retention_hours ? *retention_hours * hour_ms : table_retention_ms;
+  if (retention_ms < table_retention_ms && !force) {
+    return Status::InvalidArgument(root() + ": a retention of " + std::to_string(retention_ms / hour_ms) +
+                                   " hours is below the table's (" + std::to_string(table_retention_ms / hour_ms) +
+                                   " hours): readers of older versions would lose files; pass --force to do it anyway");
+  }
+  int64_t now = SystemClock().NowMillis();
+  std::set<std::string> keep;
+  for (const auto& file : snapshot.files) keep.insert(file.path);
+  for (const auto& tombstone : snapshot.tombstones) {
+    if (!tombstone.deletion_timestamp || now - *tombstone.deletion_timestamp < retention_ms) keep.insert(tombstone.path);
+  }
+  std::optional<std::string> local_root = storage_->LocalPath(root());
+  if (!local_root) return Status::Unsupported(root() + ": vacuum needs a storage with local paths");
+  VacuumResult result;
+  result.retention_hours = retention_ms / hour_ms;
+  std::vector<std::string> empty_dirs;
+  // Walk the table's folders: data files may sit in the root or any partition
+  // folder; folders starting with '_' or '.' (the log, staging) are not data.
+  std::function<Status(const std::string&, const std::string&)> walk = [&](const std::string& dir,
+                                                                            const std::string& relative) -> Status {
+    ASSIGN_OR_RETURN(std::vector<FileInfo> entries, storage_->List(dir));
+    for (const FileInfo& entry : entries) {
+      std::string rel = relative.empty() ? entry.name : relative + "/" + entry.name;
+      bool hidden = entry.name[0] == '.' || (entry.name[0] == '_' && entry.name.find('=') == std::string::npos);
+      if (hidden) continue;
+      std::string path = dir + "/" + entry.name;
+      if (entry.is_directory) {
+        RETURN_IF_ERROR(walk(path, rel));
+        empty_dirs.push_back(path);
+        continue;
+      }
+      if (keep.count(rel)) continue;
+      ASSIGN_OR_RETURN(FileInfo info, storage_->Stat(path));
+      if (now - info.modified_ms < std::max(retention_ms, limits::kVacuumInFlightGraceMs)) continue;
+      result.deleted.push_back(rel);
+      result.bytes += info.size_bytes;
+      if (!dry_run) RETURN_IF_ERROR(storage_->Delete(path));
+    }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(walk(*local_root, ""));
+  if (!dry_run) {
+    // Partition folders left empty go too (deepest first); a non-empty one stays.
+    for (auto it = empty_dirs.rbegin(); it != empty_dirs.rend(); ++it) (void)storage_->Delete(*it);
+  }
   return result;
 }
 

@@ -91,6 +91,19 @@ class Table {
   // file the old version needs.
   [[nodiscard]] Result<WriteResult> Restore(int64_t version);
 
+  struct VacuumResult {
+    std::vector<std::string> deleted;  // Paths relative to the table root (or that would be, with dry_run).
+    int64_t bytes = 0;
+    int64_t retention_hours = 0;
+  };
+  // Deletes data files no version within the retention needs: neither live nor
+  // removed less than `retention_hours` ago (default: the table's
+  // delta.deletedFileRetentionDuration, else 7 days), and not modified within
+  // limits::kVacuumInFlightGraceMs (an uncommitted writer's files). A retention
+  // below the table's is refused unless `force`. `_delta_log` and hidden folders
+  // are never touched.
+  [[nodiscard]] Result<VacuumResult> Vacuum(std::optional<int64_t> retention_hours, bool dry_run, bool force);
+
  private:
   Table(Storage* storage, engine::Database* database, std::unique_ptr<DuckCheckpointCodec> codec,
         std::unique_ptr<engine::Connection> connection, const std::string& root);
