@@ -74,3 +74,25 @@ def test_vacuum_keeps_what_versions_need_and_what_writers_stage(new_lake, tmp_pa
     assert old.returncode == 1 and "part-" in old.stderr  # The vacuumed version names its missing file.
     assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.v", tmp_path / "again"),
                      deltalake.DeltaTable(str(table_dir)).to_pyarrow_table(), "delta-rs after VACUUM")
+
+
+def test_optimize_compacts_small_files_without_changing_data(new_lake, tmp_path):
+    for i in range(6):
+        source = tmp_path / f"b{i}.parquet"
+        pq.write_table(pa.table({"id": [i * 10 + k for k in range(10)], "region": ["us" if i % 2 else "eu"] * 10}),
+                       source)
+        args = ["import", "bronze.small", source] + (["--create", "--partition-by", "region"] if i == 0 else [])
+        run_finlake(new_lake, *args, check=True)
+    before = finlake_read(new_lake, "SELECT * FROM bronze.small", tmp_path / "before")
+    proc = run_finlake(new_lake, "optimize", "bronze.small", "--where", "region = 'us'", check=True)
+    assert "3 files compacted into 1" in proc.stdout, proc.stdout
+    proc = run_finlake(new_lake, "optimize", "bronze.small", check=True)
+    assert "3 files compacted into 1" in proc.stdout, proc.stdout  # Now eu.
+    assert "already compact" in run_finlake(new_lake, "optimize", "bronze.small", check=True).stdout
+    table_dir = new_lake / "bronze" / "small"
+    assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.small", tmp_path / "after"), before, "optimize")
+    dt = deltalake.DeltaTable(str(table_dir))
+    assert len(dt.file_uris()) == 2
+    assert_same_rows(dt.to_pyarrow_table(), before, "delta-rs after OPTIMIZE")
+    log = sorted((table_dir / "_delta_log").glob("*.json"))[-1].read_text()
+    assert '"dataChange":false' in log and '"operation":"OPTIMIZE"' in log

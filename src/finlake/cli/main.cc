@@ -804,6 +804,13 @@ int Main(int argc, char** argv) {
   restore_cmd->add_option("table", restore_name, "namespace.table")->required();
   restore_cmd->add_option("--version", restore_version, "The version to restore")->required();
 
+  auto* optimize_cmd = app.add_subcommand("optimize", "Compact small files (dataChange=false: concurrent appends go on)");
+  std::string optimize_name, optimize_where;
+  int64_t optimize_target_mb = 128;
+  optimize_cmd->add_option("table", optimize_name, "namespace.table")->required();
+  optimize_cmd->add_option("--where", optimize_where, "Only partitions matching this predicate over partition columns");
+  optimize_cmd->add_option("--target-mb", optimize_target_mb, "Files smaller than this are compacted")->capture_default_str();
+
   auto* vacuum_cmd = app.add_subcommand("vacuum", "Delete data files no version within the retention needs");
   std::string vacuum_name;
   int64_t vacuum_hours = -1;
@@ -1094,6 +1101,19 @@ int Main(int argc, char** argv) {
     }
     std::cout << "imported " << written->rows_written << " rows into " << im_name << " (version " << written->version
               << ", " << written->files_added << " files added, " << written->files_removed << " removed)\n";
+    return 0;
+  }
+  if (optimize_cmd->parsed()) {
+    auto table = l.OpenTable(optimize_name);
+    if (!table.ok()) return Fail(table.status());
+    auto optimized = (*table)->Optimize(optimize_target_mb * 1024 * 1024, optimize_where);
+    if (!optimized.ok()) return Fail(optimized.status());
+    if (optimized->files_removed == 0) {
+      std::cout << "optimize: " << optimize_name << " is already compact (version " << optimized->version << ")\n";
+    } else {
+      std::cout << "optimize: " << optimized->files_removed << " files compacted into " << optimized->files_added
+                << " (" << optimized->rows_written << " rows), version " << optimized->version << "\n";
+    }
     return 0;
   }
   if (vacuum_cmd->parsed()) {

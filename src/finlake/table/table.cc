@@ -1,6 +1,7 @@
 #include "finlake/table/table.h"
 
 #include <functional>
+#include <map>
 #include <set>
 
 #include "finlake/core/clock.h"
@@ -277,6 +278,72 @@ Result<WriteResult> Table::Restore(int64_t version) {
   commit.operation_metrics = {{"numRestoredFiles", std::to_string(result.files_added)},
                               {"numRemovedFiles", std::to_string(result.files_removed)}};
   ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(current.version, std::move(actions), commit));
+  result.version = committed.version;
+  return result;
+}
+
+Result<WriteResult> Table::Optimize(int64_t target_file_bytes, const std::string& where) {
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
+  RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
+  WriteResult result;
+  result.version = snapshot.version;
+  // Candidate files: small ones, in partitions `where` admits.
+  std::set<size_t> admitted;
+  if (!where.empty() && !snapshot.files.empty()) {
+    ScanOptions options;
+    options.with_file_index = true;
+    ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, options));
+    auto matched = connection_->Query("SELECT DISTINCT __finlake_file FROM (" + scan + ") AS t WHERE " + where);
+    if (!matched.ok()) return matched.status().WithContext(root() + ": optimize --where '" + where + "'");
+    for (int64_t row = 0; row < (*matched)->row_count(); ++row) admitted.insert(static_cast<size_t>((*matched)->GetInt64(0, row)));
+  }
+  std::map<std::string, std::vector<size_t>> by_partition;
+  for (size_t i = 0; i < snapshot.files.size(); ++i) {
+    const delta::AddFile& file = snapshot.files[i];
+    if (file.size >= target_file_bytes || (!where.empty() && !admitted.count(i))) continue;
+    std::string key;
+    for (const auto& [column, value] : file.partition_values) key += column + "=" + value.value_or("\x01null") + "\x1f";
+    by_partition[key].push_back(i);
+  }
+  std::vector<size_t> rewrite;
+  for (const auto& [key, files] : by_partition) {
+    if (files.size() > 1) rewrite.insert(rewrite.end(), files.begin(), files.end());
+  }
+  if (rewrite.empty()) return result;  // Already compact.
+  ScanOptions options;
+  options.files = rewrite;
+  ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, options));
+  int64_t rows = 0;
+  ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, WriteDataFiles(snapshot, scan, &rows));
+  std::vector<delta::Action> actions;
+  int64_t now = SystemClock().NowMillis(), bytes = 0;
+  for (size_t index : rewrite) {
+    const delta::AddFile& file = snapshot.files[index];
+    delta::RemoveFile remove;
+    remove.path = file.path;
+    remove.deletion_timestamp = now;
+    remove.data_change = false;  // The same rows, rearranged ("Add File and Remove File").
+    remove.extended_file_metadata = true;
+    remove.partition_values = file.partition_values;
+    remove.size = file.size;
+    bytes += file.size;
+    actions.push_back(std::move(remove));
+  }
+  for (delta::AddFile& add : added) {
+    add.data_change = false;
+    actions.push_back(std::move(add));
+  }
+  delta::CommitOptions commit;
+  commit.operation = "OPTIMIZE";
+  commit.operation_parameters = {{"predicate", where.empty() ? "[]" : json::array({where}).dump()},
+                                 {"targetSize", std::to_string(target_file_bytes)}};
+  commit.operation_metrics = {{"numRemovedFiles", std::to_string(rewrite.size())},
+                              {"numAddedFiles", std::to_string(added.size())},
+                              {"numRemovedBytes", std::to_string(bytes)}};
+  result.files_added = static_cast<int64_t>(added.size());
+  result.files_removed = static_cast<int64_t>(rewrite.size());
+  result.rows_written = rows;
+  ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(snapshot.version, std::move(actions), commit));
   result.version = committed.version;
   return result;
 }

@@ -91,6 +91,12 @@ class Table {
   // file the old version needs.
   [[nodiscard]] Result<WriteResult> Restore(int64_t version);
 
+  // Compaction (OPTIMIZE): in each partition with more than one file smaller than
+  // `target_file_bytes`, those files are rewritten into as few as possible, and the
+  // commit says dataChange=false, so concurrent appends do not conflict with it
+  // and streaming readers skip it. `where` (over partition columns) limits it.
+  [[nodiscard]] Result<WriteResult> Optimize(int64_t target_file_bytes, const std::string& where);
+
   struct VacuumResult {
     std::vector<std::string> deleted;  // Paths relative to the table root (or that would be, with dry_run).
     int64_t bytes = 0;
