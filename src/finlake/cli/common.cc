@@ -1,0 +1,230 @@
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <ctime>
+#include <cstdlib>
+#include <fstream>
+#include <iomanip>
+#include <set>
+#include <thread>
+#include <iostream>
+
+#include "finlake/calendar/calendar_config.h"
+#include "finlake/calendar/exchange_calendar.h"
+#include "finlake/cli/output.h"
+#include "finlake/core/http_client.h"
+#include "finlake/ingest/alphavantage.h"
+#include "finlake/ingest/file_inbox.h"
+#include "finlake/ingest/generator_server.h"
+#include "finlake/ingest/market_generator.h"
+#include "finlake/ingest/postgres_source.h"
+#include "finlake/ingest/source_config.h"
+#include "finlake/ingest/ingest_job.h"
+#include "finlake/ingest/yahoo.h"
+#include "finlake/core/limits.h"
+#include "finlake/core/scratch_dir.h"
+#include "finlake/core/strings.h"
+#include "finlake/sql/lake.h"
+#include "finlake/sql/query_engine.h"
+#include "finlake/cli/common.h"
+
+namespace finlake::cli {
+
+using nlohmann::json;
+
+int Fail(const Status& status) {
+  std::cerr << "finlake: error: " << status.message() << "\n";
+  return 1;
+}
+
+std::string CurrentUser() {
+  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
+  if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr) return entry->pw_name;
+  return "uid " + std::to_string(::getuid());
+}
+
+namespace {
+
+// Tests stop a writer at a named crash point (FINLAKE_TEST_CRASH_AT=log_linked, ...).
+void InstallCrashHook(Storage& storage) {
+  const char* point = std::getenv("FINLAKE_TEST_CRASH_AT");
+  if (point == nullptr || *point == '\0') return;
+  std::string wanted = point;
+  storage.SetCrashHook([wanted](CrashPoint reached) {
+    if (wanted == CrashPointName(reached)) {
+      std::cerr << "finlake: test crash at " << wanted << "\n";
+      ::_exit(86);
+    }
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<sql::Lake>> OpenLake(const std::string& dir, bool create) {
+  sql::LakeOptions options;
+  options.create = create;
+  ASSIGN_OR_RETURN(auto lake, sql::Lake::Open(dir, options));
+  InstallCrashHook(lake->storage());
+  return lake;
+}
+
+// Reads `path` as the rows of a SELECT: CSV, Parquet or JSON, by --format or extension.
+Result<std::string> SourceSql(engine::Connection& connection, const std::string& path, std::string format,
+                              const delta::Schema* table_schema) {
+  if (::access(path.c_str(), R_OK) != 0) return Status::NotFound("input file " + path + " does not exist or is not readable");
+  if (format.empty()) {
+    std::string lower = ToLower(path);
+    if (EndsWith(lower, ".csv") || EndsWith(lower, ".csv.gz") || EndsWith(lower, ".tsv")) format = "csv";
+    else if (EndsWith(lower, ".parquet")) format = "parquet";
+    else if (EndsWith(lower, ".json") || EndsWith(lower, ".jsonl") || EndsWith(lower, ".ndjson")) format = "json";
+    else return Status::InvalidArgument("cannot tell the format of " + path + " from its name; pass --format csv|parquet|json");
+  }
+  if (format == "parquet") return "SELECT * FROM read_parquet(" + SqlQuote(path) + ")";
+  if (format != "csv" && format != "json") {
+    return Status::InvalidArgument("unknown --format '" + format + "' (use csv, parquet or json)");
+  }
+  std::string base = format == "csv" ? "read_csv(" + SqlQuote(path) + ", header=true"
+                                     : "read_json(" + SqlQuote(path) + ", auto_detect=true";
+  if (table_schema == nullptr) return "SELECT * FROM " + base + ")";
+  // Text formats are read with the table's types, so "42" lands as the table's type
+  // and a bad value fails in the reader, naming the line. CSV takes hints for some
+  // columns (types=); JSON needs every column (columns=), detected ones included.
+  auto columns = connection.Describe("SELECT * FROM " + base + ")");
+  if (!columns.ok()) return columns.status().WithContext(path);
+  std::vector<std::string> types;
+  for (const auto& [name, type] : *columns) {
+    const delta::StructField* field = table_schema->Find(name);
+    if (field == nullptr && format == "csv") continue;
+    types.push_back(SqlQuote(name) + ": " + SqlQuote(field ? delta::ToDuckDbType(field->type) : type));
+  }
+  if (!types.empty()) base += (format == "csv" ? ", types={" : ", columns={") + Join(types, ", ") + "}";
+  return "SELECT * FROM " + base + ")";
+}
+
+Result<std::map<std::string, std::string>> ParseProperties(const std::vector<std::string>& items) {
+  std::map<std::string, std::string> properties;
+  for (const std::string& item : items) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return Status::InvalidArgument("property '" + item + "' must be key=value");
+    properties[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return properties;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::string part : Split(text, ',')) {
+    part.erase(0, part.find_first_not_of(" \t"));
+    part.erase(part.find_last_not_of(" \t") + 1);
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+// "symbol VARCHAR, close DOUBLE" -> a Delta schema, through DuckDB's own type parser.
+Result<delta::Schema> ParseSchemaSpec(engine::Connection& connection, const std::string& spec) {
+  std::string probe = "finlake_schema_probe_" + NewUuid().substr(0, 8);
+  Status created = connection.Execute("CREATE TEMP TABLE " + probe + " (" + spec + ")");
+  if (!created.ok()) return Status::InvalidArgument("--schema '" + spec + "' is not a column list: " + created.message());
+  auto described = connection.Describe("SELECT * FROM " + probe);
+  (void)connection.Execute("DROP TABLE " + probe);
+  if (!described.ok()) return described.status();
+  delta::Schema schema;
+  for (const auto& [name, type] : *described) {
+    ASSIGN_OR_RETURN(delta::DataType delta_type, delta::FromDuckDbType(type, name));
+    schema.fields.push_back(delta::StructField{name, delta_type, true, json::object()});
+  }
+  return schema;
+}
+
+std::string FormatSchema(const delta::Schema& schema, const std::vector<std::string>& partitions) {
+  std::string out;
+  for (const auto& field : schema.fields) {
+    bool partition = std::find(partitions.begin(), partitions.end(), field.name) != partitions.end();
+    out += "  " + field.name + "  " + delta::ToDuckDbType(field.type) + "  (" + field.type.Name() +
+           (field.nullable ? "" : ", not null") + (partition ? ", partition" : "") + ")\n";
+  }
+  return out;
+}
+
+int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats) {
+  auto engine = sql::QueryEngine::Create(&lake);
+  if (!engine.ok()) return Fail(engine.status());
+  auto prepared = (*engine)->Prepare(text);
+  if (!prepared.ok()) return Fail(prepared.status());
+  for (const sql::PreparedQuery& query : *prepared) {
+    if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
+      std::string sql;
+      std::optional<ScratchDir> scratch;
+      std::string target = output;
+      if (format == OutputFormat::kParquet) {
+        if (output.empty()) {
+          // Parquet to a pipe: written to a scratch file, then copied to stdout.
+          if (::isatty(STDOUT_FILENO)) {
+            return Fail(Status::InvalidArgument("--format parquet writes binary: pass --output FILE or redirect stdout"));
+          }
+          scratch.emplace("finlake-out-");
+          target = scratch->path() + "/result.parquet";
+        }
+        sql = "COPY (" + query.sql + ") TO " + SqlQuote(target) + " (FORMAT parquet, COMPRESSION zstd)";
+      } else {
+        sql = "SELECT to_json(__row)::VARCHAR FROM (" + query.sql + ") AS __row";
+      }
+      auto result = (*engine)->connection().Query(sql);
+      if (!result.ok()) return Fail(result.status());
+      if (scratch) {
+        std::ifstream in(target, std::ios::binary);
+        std::cout << in.rdbuf();
+        std::cout.flush();
+      }
+      if (format == OutputFormat::kJson) {
+        std::ofstream file;
+        std::ostream& out = output.empty() ? std::cout : (file.open(output), file);
+        out << "[";
+        for (int64_t r = 0; r < (*result)->row_count(); ++r) out << (r ? ",\n " : "") << (*result)->GetString(0, r);
+        out << "]\n";
+      }
+    } else {
+      std::vector<bool> numeric;
+      std::string sql = query.sql;
+      if (!query.explain) {
+        auto columns = (*engine)->connection().Describe(query.sql);
+        if (!columns.ok()) return Fail(columns.status());
+        for (const auto& [name, type] : *columns) numeric.push_back(IsNumericTypeName(type));
+        sql = AsTextSql(query.sql);
+      }
+      auto result = (*engine)->connection().Query(sql);
+      if (!result.ok()) return Fail(result.status());
+      std::ofstream file;
+      std::ostream& out = output.empty() ? std::cout : (file.open(output), file);
+      if (format == OutputFormat::kCsv) PrintCsv(**result, out);
+      else PrintTable(**result, numeric, out, limits::kTableFormatRowsMax);
+    }
+    if (stats || query.explain) {
+      for (const sql::TableRead& read : query.reads) {
+        std::cerr << "-- " << read.table << ": version " << read.version << ", " << read.files << " files scanned\n";
+      }
+    }
+  }
+  return 0;
+}
+
+int Shell(sql::Lake& lake, OutputFormat format) {
+  std::cout << "finlake SQL shell on " << lake.dir() << ". End statements with ';'. Ctrl-D quits.\n";
+  std::string buffer, line;
+  while (true) {
+    std::cout << (buffer.empty() ? "finlake> " : "      -> ") << std::flush;
+    if (!std::getline(std::cin, line)) break;
+    buffer += line + "\n";
+    if (line.find(';') == std::string::npos) continue;
+    RunSql(lake, buffer, format, "", false);
+    buffer.clear();
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+
+}  // namespace finlake::cli

@@ -1,0 +1,35 @@
+// Helpers the CLI's commands share: errors, the lake, reading input files, running
+// SQL and printing results. Private to cli/.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "finlake/cli/output.h"
+#include "finlake/core/status.h"
+#include "finlake/delta/schema.h"
+#include "finlake/engine/engine.h"
+#include "finlake/sql/lake.h"
+
+namespace finlake::cli {
+
+// Prints "finlake: error: <message>" to stderr; returns the exit status 1.
+int Fail(const Status& status);
+std::string CurrentUser();
+// Opens (or with `create`, creates) the lake; installs the test crash hook.
+[[nodiscard]] Result<std::unique_ptr<sql::Lake>> OpenLake(const std::string& dir, bool create = false);
+// Reads `path` as the rows of a SELECT: CSV, Parquet or JSON, by `format` or extension;
+// text formats with `table_schema`'s types when given.
+[[nodiscard]] Result<std::string> SourceSql(engine::Connection& connection, const std::string& path, std::string format,
+                                            const delta::Schema* table_schema);
+[[nodiscard]] Result<std::map<std::string, std::string>> ParseProperties(const std::vector<std::string>& items);
+std::vector<std::string> SplitList(const std::string& text);
+[[nodiscard]] Result<delta::Schema> ParseSchemaSpec(engine::Connection& connection, const std::string& spec);
+std::string FormatSchema(const delta::Schema& schema, const std::vector<std::string>& partitions);
+// Runs SQL and prints each statement's result; the exit status.
+int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats);
+int Shell(sql::Lake& lake, OutputFormat format);
+
+}  // namespace finlake::cli
