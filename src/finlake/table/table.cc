@@ -85,6 +85,19 @@ std::optional<std::string> PartitionText(const DataType& type, const json& value
   return text;
 }
 
+// The remove action that retires a live file ("Add File and Remove File"), with
+// the extended metadata readers use to skip it without the add.
+delta::RemoveFile RemoveOf(const delta::AddFile& file, int64_t now_ms, bool data_change) {
+  delta::RemoveFile remove;
+  remove.path = file.path;
+  remove.deletion_timestamp = now_ms;
+  remove.data_change = data_change;
+  remove.extended_file_metadata = true;
+  remove.partition_values = file.partition_values;
+  remove.size = file.size;
+  return remove;
+}
+
 Status ValidateSpec(const CreateSpec& spec) {
   if (spec.schema.fields.empty()) return Status::InvalidArgument("a table needs at least one column");
   std::set<std::string> seen;
@@ -199,13 +212,7 @@ Result<WriteResult> Table::Delete(const std::string& predicate) {
   int64_t now = SystemClock().NowMillis();
   for (size_t index : affected) {
     const delta::AddFile& file = snapshot.files[index];
-    delta::RemoveFile remove;
-    remove.path = file.path;
-    remove.deletion_timestamp = now;
-    remove.data_change = true;
-    remove.extended_file_metadata = true;
-    remove.partition_values = file.partition_values;
-    remove.size = file.size;
+    delta::RemoveFile remove = RemoveOf(file, now, /*data_change=*/true);
     actions.push_back(std::move(remove));
   }
   for (delta::AddFile& add : added) actions.push_back(std::move(add));
@@ -246,13 +253,7 @@ Result<WriteResult> Table::Restore(int64_t version) {
   int64_t now = SystemClock().NowMillis();
   for (const auto& file : current.files) {
     if (then_paths.count(file.path)) continue;
-    delta::RemoveFile remove;
-    remove.path = file.path;
-    remove.deletion_timestamp = now;
-    remove.data_change = true;
-    remove.extended_file_metadata = true;
-    remove.partition_values = file.partition_values;
-    remove.size = file.size;
+    delta::RemoveFile remove = RemoveOf(file, now, /*data_change=*/true);
     actions.push_back(std::move(remove));
     ++result.files_removed;
   }
@@ -319,13 +320,8 @@ Result<WriteResult> Table::Optimize(int64_t target_file_bytes, const std::string
   int64_t now = SystemClock().NowMillis(), bytes = 0;
   for (size_t index : rewrite) {
     const delta::AddFile& file = snapshot.files[index];
-    delta::RemoveFile remove;
-    remove.path = file.path;
-    remove.deletion_timestamp = now;
-    remove.data_change = false;  // The same rows, rearranged ("Add File and Remove File").
-    remove.extended_file_metadata = true;
-    remove.partition_values = file.partition_values;
-    remove.size = file.size;
+    // The same rows, rearranged: dataChange=false ("Add File and Remove File").
+    delta::RemoveFile remove = RemoveOf(file, now, /*data_change=*/false);
     bytes += file.size;
     actions.push_back(std::move(remove));
   }
@@ -539,13 +535,7 @@ Result<WriteResult> Table::Write(const std::string& source_sql, const WriteOptio
     }
     int64_t now = SystemClock().NowMillis();
     for (const delta::AddFile* file : replaced) {
-      delta::RemoveFile remove;
-      remove.path = file->path;
-      remove.deletion_timestamp = now;
-      remove.data_change = true;
-      remove.extended_file_metadata = true;
-      remove.partition_values = file->partition_values;
-      remove.size = file->size;
+      delta::RemoveFile remove = RemoveOf(*file, now, /*data_change=*/true);
       actions.push_back(std::move(remove));
     }
     result.files_removed = static_cast<int64_t>(replaced.size());
