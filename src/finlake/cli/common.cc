@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iomanip>
 #include <set>
+#include <chrono>
+#include <memory>
 #include <thread>
 #include <iostream>
 
@@ -36,7 +38,8 @@ using nlohmann::json;
 
 int Fail(const Status& status) {
   std::cerr << "finlake: error: " << status.message() << "\n";
-  return 1;
+  // A lost race is worth retrying; scripts tell it apart by the status.
+  return status.code() == StatusCode::kConflict ? kExitConflict : 1;
 }
 
 std::string CurrentUser() {
@@ -47,15 +50,28 @@ std::string CurrentUser() {
 
 namespace {
 
-// Tests stop a writer at a named crash point (FINLAKE_TEST_CRASH_AT=log_linked, ...).
+// Tests stop a writer at a named crash point (FINLAKE_TEST_CRASH_AT=log_linked,
+// ...), or hold it just before its commit (FINLAKE_TEST_PAUSE_BEFORE_COMMIT=DIR:
+// it creates DIR/ready, then waits up to two minutes for DIR/go) so that another
+// writer commits in between and the race is certain, not a matter of luck.
 void InstallCrashHook(Storage& storage) {
-  const char* point = std::getenv("FINLAKE_TEST_CRASH_AT");
-  if (point == nullptr || *point == '\0') return;
-  std::string wanted = point;
-  storage.SetCrashHook([wanted](CrashPoint reached) {
-    if (wanted == CrashPointName(reached)) {
-      std::cerr << "finlake: test crash at " << wanted << "\n";
+  const char* crash = std::getenv("FINLAKE_TEST_CRASH_AT");
+  const char* pause = std::getenv("FINLAKE_TEST_PAUSE_BEFORE_COMMIT");
+  std::string crash_at = crash == nullptr ? "" : crash;
+  std::string pause_dir = pause == nullptr ? "" : pause;
+  if (crash_at.empty() && pause_dir.empty()) return;
+  auto paused = std::make_shared<bool>(false);
+  storage.SetCrashHook([crash_at, pause_dir, paused](CrashPoint reached) {
+    if (crash_at == CrashPointName(reached)) {
+      std::cerr << "finlake: test crash at " << crash_at << "\n";
       ::_exit(86);
+    }
+    if (!pause_dir.empty() && reached == CrashPoint::kCommitReady && !*paused) {
+      *paused = true;
+      std::ofstream(pause_dir + "/ready").put('\n');
+      for (int waited_ms = 0; waited_ms < 120000 && ::access((pause_dir + "/go").c_str(), F_OK) != 0; waited_ms += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
     }
   });
 }

@@ -15,7 +15,11 @@
 
 namespace finlake::cli {
 
-// Prints "finlake: error: <message>" to stderr; returns the exit status 1.
+// The exit status of a write that lost a race to a concurrent writer (a conflict).
+inline constexpr int kExitConflict = 3;
+
+// Prints "finlake: error: <message>" to stderr; returns the exit status: 1, or
+// kExitConflict for a conflict.
 int Fail(const Status& status);
 std::string CurrentUser();
 // Opens (or with `create`, creates) the lake; installs the test crash hook.

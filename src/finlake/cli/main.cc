@@ -141,10 +141,32 @@ int Main(int argc, char** argv) {
 
   auto* optimize_cmd = app.add_subcommand("optimize", "Compact small files (dataChange=false: concurrent appends go on)");
   std::string optimize_name, optimize_where;
-  int64_t optimize_target_mb = 128;
+  std::string optimize_zorder;
+  int64_t optimize_target_bytes = int64_t{128} << 20;
   optimize_cmd->add_option("table", optimize_name, "namespace.table")->required();
   optimize_cmd->add_option("--where", optimize_where, "Only partitions matching this predicate over partition columns");
-  optimize_cmd->add_option("--target-mb", optimize_target_mb, "Files smaller than this are compacted")->capture_default_str();
+  optimize_cmd->add_option("--target-size", optimize_target_bytes,
+                           "File size to write; smaller files are compacted (e.g. 128MB, 8MB, 512KB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("128MB");
+  optimize_cmd->add_option("--zorder", optimize_zorder,
+                           "ZORDER BY these columns (comma-separated): rewrite every file in Z-order so that "
+                           "file skipping works on each of them");
+
+  auto* merge_cmd = app.add_subcommand("merge", "Upsert a file's rows on key columns: replace matched rows, insert the "
+                                                "rest; only files holding a matched key are rewritten");
+  std::string merge_name, merge_file, merge_on, merge_format, merge_delete_when, merge_txn_app;
+  int64_t merge_txn_version = -1;
+  bool merge_add_columns = false;
+  merge_cmd->add_option("table", merge_name, "namespace.table")->required();
+  merge_cmd->add_option("file", merge_file, "CSV, Parquet or JSON file with one row per key")->required();
+  merge_cmd->add_option("--on", merge_on, "Key columns, comma-separated, e.g. symbol,session_date")->required();
+  merge_cmd->add_option("--format", merge_format, "csv, parquet or json (default: by extension)");
+  merge_cmd->add_option("--delete-when", merge_delete_when,
+                        "SQL over the file's columns: matched rows where it is true are deleted, not replaced");
+  merge_cmd->add_flag("--add-columns", merge_add_columns, "Add the file's new columns to the table (schema evolution)");
+  merge_cmd->add_option("--txn-app-id", merge_txn_app, "Idempotent merge: the loader's id (Delta txn appId)");
+  merge_cmd->add_option("--txn-version", merge_txn_version, "Idempotent merge: this batch's number");
 
   auto* vacuum_cmd = app.add_subcommand("vacuum", "Delete data files no version within the retention needs");
   std::string vacuum_name;
@@ -441,14 +463,51 @@ int Main(int argc, char** argv) {
   if (optimize_cmd->parsed()) {
     auto table = l.OpenTable(optimize_name);
     if (!table.ok()) return Fail(table.status());
-    auto optimized = (*table)->Optimize(optimize_target_mb * 1024 * 1024, optimize_where);
+    table::OptimizeOptions options;
+    options.target_file_bytes = optimize_target_bytes;
+    options.where = optimize_where;
+    options.zorder = SplitList(optimize_zorder);
+    auto optimized = (*table)->Optimize(options);
     if (!optimized.ok()) return Fail(optimized.status());
     if (optimized->files_removed == 0) {
       std::cout << "optimize: " << optimize_name << " is already compact (version " << optimized->version << ")\n";
     } else {
-      std::cout << "optimize: " << optimized->files_removed << " files compacted into " << optimized->files_added
-                << " (" << optimized->rows_written << " rows), version " << optimized->version << "\n";
+      std::cout << "optimize: " << optimized->files_removed << " files (" << optimized->bytes_removed
+                << " bytes) rewritten into " << optimized->files_added << " (" << optimized->bytes_added << " bytes, "
+                << optimized->rows_written << " rows" << (options.zorder.empty() ? "" : ", Z-ordered")
+                << "), version " << optimized->version << "\n";
     }
+    return 0;
+  }
+  if (merge_cmd->parsed()) {
+    auto connection = l.database().Connect();
+    if (!connection.ok()) return Fail(connection.status());
+    auto table = l.OpenTable(merge_name);
+    if (!table.ok()) return Fail(table.status());
+    auto snapshot = (*table)->Load();
+    if (!snapshot.ok()) return Fail(snapshot.status());
+    auto source = SourceSql(**connection, merge_file, merge_format, &snapshot->schema);
+    if (!source.ok()) return Fail(source.status());
+    if (merge_txn_app.empty() != (merge_txn_version < 0)) {
+      return Fail(Status::InvalidArgument("--txn-app-id and --txn-version go together"));
+    }
+    table::MergeOptions options;
+    options.keys = SplitList(merge_on);
+    if (!merge_delete_when.empty()) options.delete_when = merge_delete_when;
+    options.add_new_columns = merge_add_columns;
+    if (!merge_txn_app.empty()) options.txn = delta::Txn{merge_txn_app, merge_txn_version, std::nullopt};
+    auto merged = (*table)->Merge(*source, options);
+    if (!merged.ok()) return Fail(merged.status().WithContext("merge " + merge_file + " into " + merge_name));
+    if (merged->skipped) {
+      std::cout << "skipped: " << merge_name << " already holds batch " << merge_txn_version << " of " << merge_txn_app
+                << "\n";
+      return 0;
+    }
+    std::cout << "merged into " << merge_name << ": " << merged->rows_updated << " rows updated, "
+              << merged->rows_inserted << " inserted, " << merged->rows_deleted << " deleted; "
+              << merged->files_scanned << " files scanned, " << merged->files_removed << " rewritten ("
+              << merged->bytes_removed << " bytes), " << merged->files_added << " added (" << merged->bytes_added
+              << " bytes); version " << merged->version << "\n";
     return 0;
   }
   if (vacuum_cmd->parsed()) {

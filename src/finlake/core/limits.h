@@ -19,6 +19,13 @@ inline constexpr int kCommitBackoffMaxMs = 100;
 // a million adds is ~300 MB, far more than any finlake writer produces.
 inline constexpr int64_t kCommitFileBytesMax = int64_t{1} << 30;
 
+// DuckDB's Parquet row group (rows); files written to a small target size get
+// smaller groups, but not below the minimum: DuckDB 1.4 loses the order of an
+// ORDER BY across files with row groups of 4,096 rows or fewer (seen with Z-order
+// output), and per-group overhead (headers, statistics) grows.
+inline constexpr int64_t kParquetRowGroupRowsDefault = 122880;
+inline constexpr int64_t kParquetRowGroupRowsMin = 8192;
+
 // Delta stats: strings are truncated to this many characters (Spark's default).
 inline constexpr int kStatsStringPrefixMax = 32;
 

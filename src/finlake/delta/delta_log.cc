@@ -150,6 +150,8 @@ class Replayer {
   std::map<std::string, OtherAction> domains_;
 };
 
+}  // namespace
+
 // "interval 1 week", "interval 7 days", "interval 168 hours" -> milliseconds.
 std::optional<int64_t> ParseIntervalMs(const std::string& text) {
   std::vector<std::string> words;
@@ -171,7 +173,11 @@ std::optional<int64_t> ParseIntervalMs(const std::string& text) {
   return static_cast<int64_t>(amount * static_cast<double>(it->second));
 }
 
+namespace {
+
 constexpr int64_t kTombstoneRetentionDefaultMs = int64_t{7} * 24 * 3600 * 1000;
+// "Metadata Cleanup": Spark's delta.logRetentionDuration default.
+constexpr int64_t kLogRetentionDefaultMs = int64_t{30} * 24 * 3600 * 1000;
 
 }  // namespace
 
@@ -331,33 +337,6 @@ Result<std::vector<HistoryEntry>> DeltaLog::History(int64_t limit) const {
   return entries;
 }
 
-namespace {
-
-// What a winning commit means for a blind append that lost the race to it.
-Status CheckWinnerForBlindAppend(const std::vector<Action>& winner, int64_t version,
-                                 const std::vector<Action>& ours) {
-  std::set<std::string> our_apps;
-  for (const Action& action : ours) {
-    if (auto* txn = std::get_if<Txn>(&action)) our_apps.insert(txn->app_id);
-  }
-  for (const Action& action : winner) {
-    if (std::holds_alternative<Metadata>(action)) {
-      return Status::Conflict("concurrent commit " + std::to_string(version) +
-                              " changed the table's metadata (schema, partitioning or properties); retry the write");
-    }
-    if (std::holds_alternative<Protocol>(action)) {
-      return Status::Conflict("concurrent commit " + std::to_string(version) + " changed the table's protocol");
-    }
-    if (auto* txn = std::get_if<Txn>(&action); txn && our_apps.count(txn->app_id)) {
-      return Status::Conflict("concurrent commit " + std::to_string(version) +
-                              " carries a transaction for the same appId '" + txn->app_id + "'");
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Result<CommitResult> DeltaLog::Commit(int64_t read_version, std::vector<Action> actions,
                                       const CommitOptions& options) {
   const bool creating = read_version < 0;
@@ -371,6 +350,7 @@ Result<CommitResult> DeltaLog::Commit(int64_t read_version, std::vector<Action> 
   actions.insert(actions.begin(), CommitInfo{info});
 
   RETURN_IF_ERROR(storage_->MakeDirs(log_dir()));
+  storage_->ReachedCrashPoint(CrashPoint::kCommitReady);
   std::mt19937 jitter(std::random_device{}());
   int backoff_ms = limits::kCommitBackoffInitialMs;
   int64_t version = read_version + 1;
@@ -382,7 +362,7 @@ Result<CommitResult> DeltaLog::Commit(int64_t read_version, std::vector<Action> 
       result.version = version;
       result.attempts = attempt;
       int64_t interval = limits::kCheckpointIntervalDefault;
-      if (options.checkpoint && version > 0 && version % interval == 0) {
+      if (options.checkpoint && version > 0 && (version % interval == 0 || options.checkpoint_after)) {
         auto snapshot = Load(version);
         result.checkpoint_status = snapshot.ok() ? WriteCheckpoint(*snapshot) : snapshot.status();
       }
@@ -390,14 +370,18 @@ Result<CommitResult> DeltaLog::Commit(int64_t read_version, std::vector<Action> 
     }
     if (put.code() != StatusCode::kAlreadyExists) return put;
     if (creating) return Status::AlreadyExists("a Delta table already exists at " + table_root_);
-    if (!options.blind_append) {
+    if (!options.blind_append && !options.read_set) {
       return Status::Conflict(table_root_ + ": concurrent commit " + std::to_string(version) +
                               " won the race; this " + options.operation +
                               " read version " + std::to_string(read_version) + " and must be retried");
     }
+    // Another writer took this version: what it committed decides whether ours
+    // still holds at the next one.
     ASSIGN_OR_RETURN(std::string text, storage_->Read(path));
     ASSIGN_OR_RETURN(std::vector<Action> winner, ParseCommit(text, path));
-    RETURN_IF_ERROR(CheckWinnerForBlindAppend(winner, version, actions).WithContext(table_root_));
+    RETURN_IF_ERROR(CheckConcurrentCommit(winner, version, actions, options.read_set.value_or(ReadSet{}),
+                                          options.operation)
+                        .WithContext(table_root_));
     info["readVersion"] = version;
     actions[0] = CommitInfo{info};
     ++version;
@@ -439,7 +423,48 @@ Status DeltaLog::WriteCheckpoint(const Snapshot& snapshot) {
                {"numOfAddFiles", static_cast<int64_t>(snapshot.files.size())}};
   RETURN_IF_ERROR(storage_->Put(log_dir() + "/_last_checkpoint", last.dump()));
   storage_->ReachedCrashPoint(CrashPoint::kLastCheckpointWritten);
+  // Cleanup is housekeeping: the checkpoint stands even when it fails, and the
+  // next checkpoint tries again.
+  (void)CleanUpLog(snapshot);
   return Status::Ok();
+}
+
+Result<std::vector<std::string>> DeltaLog::CleanUpLog(const Snapshot& snapshot) {
+  std::vector<std::string> deleted;
+  if (ToLower(snapshot.Property("delta.enableExpiredLogCleanup", "true")) == "false") return deleted;
+  int64_t retention_ms =
+      ParseIntervalMs(snapshot.Property("delta.logRetentionDuration", "")).value_or(kLogRetentionDefaultMs);
+  int64_t cutoff_ms = clock_->NowMillis() - retention_ms;
+  ASSIGN_OR_RETURN(LogListing listing, ListLog(*storage_, log_dir()));
+  // The newest commit at or before the cutoff (commit times only grow with the
+  // version, so the walk stops at the first younger one) ...
+  std::optional<int64_t> cutoff_commit;
+  for (const auto& [version, info] : listing.commits) {
+    if (version > snapshot.version) break;
+    ASSIGN_OR_RETURN(FileInfo stat, storage_->Stat(log_dir() + "/" + info.name));
+    if (stat.modified_ms > cutoff_ms) break;
+    cutoff_commit = version;
+  }
+  if (!cutoff_commit) return deleted;
+  // ... and the newest checkpoint not newer than it: every version from there on
+  // stays rebuildable, older ones go.
+  std::optional<int64_t> keep_from;
+  for (const auto& [version, parts] : listing.checkpoints) {
+    if (version <= *cutoff_commit) keep_from = version;
+  }
+  if (!keep_from) return deleted;
+  ASSIGN_OR_RETURN(std::vector<FileInfo> entries, storage_->List(log_dir()));
+  for (const FileInfo& entry : entries) {
+    int64_t version = 0;
+    if (entry.is_directory || !ParseVersionPrefix(entry.name, &version) || version >= *keep_from) continue;
+    std::string rest = entry.name.substr(20);
+    bool log_file = rest == ".json" || rest == ".crc" || EndsWith(rest, ".compacted.json") ||
+                    (StartsWith(rest, ".checkpoint") && EndsWith(rest, ".parquet"));
+    if (!log_file) continue;
+    RETURN_IF_ERROR(storage_->Delete(log_dir() + "/" + entry.name));
+    deleted.push_back(entry.name);
+  }
+  return deleted;
 }
 
 }  // namespace finlake::delta

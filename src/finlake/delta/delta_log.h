@@ -17,6 +17,7 @@
 #include "finlake/core/status.h"
 #include "finlake/delta/actions.h"
 #include "finlake/delta/checkpoint_codec.h"
+#include "finlake/delta/conflicts.h"
 #include "finlake/delta/snapshot.h"
 #include "finlake/storage/storage.h"
 
@@ -31,9 +32,20 @@ struct CommitOptions {
   // version is retried at the next one unless the winner changed the metadata or
   // protocol or committed the same txn appId.
   bool blind_append = false;
+  // What the transaction read, for deciding whether losing the race for a version
+  // is a conflict (conflicts.h). Unset on a commit that is not a blind append: any
+  // lost race is a conflict.
+  std::optional<ReadSet> read_set;
   // Write a checkpoint after committing versions that are multiples of the interval.
   bool checkpoint = true;
+  // Write a checkpoint after this commit whatever its version: after a MERGE or
+  // OPTIMIZE, which replace many files, the next reader replays one Parquet file.
+  bool checkpoint_after = false;
 };
+
+// "interval 1 week", "interval 7 days", "interval 168 hours" (Delta's interval
+// table properties) -> milliseconds; nullopt when the text is not such an interval.
+std::optional<int64_t> ParseIntervalMs(const std::string& text);
 
 // The outcome of a commit that did not fail.
 enum class CommitOutcome { kCommitted };
@@ -84,8 +96,16 @@ class DeltaLog {
   [[nodiscard]] Result<CommitResult> Commit(int64_t read_version, std::vector<Action> actions,
                                             const CommitOptions& options);
 
-  // Writes `<version>.checkpoint.parquet` and `_last_checkpoint` for a snapshot.
+  // Writes `<version>.checkpoint.parquet` and `_last_checkpoint` for a snapshot,
+  // then cleans up the log (CleanUpLog).
   [[nodiscard]] Status WriteCheckpoint(const Snapshot& snapshot);
+
+  // "Metadata Cleanup": deletes commit files, checkpoints and .crc files older than
+  // the table's delta.logRetentionDuration (default 30 days), keeping the newest
+  // checkpoint at or before that cutoff and everything after it, so every version
+  // within the retention can still be rebuilt. Does nothing when the table sets
+  // delta.enableExpiredLogCleanup=false. Returns the names deleted.
+  [[nodiscard]] Result<std::vector<std::string>> CleanUpLog(const Snapshot& snapshot);
 
   // The commit file's name for a version: 20-digit zero-padded.
   static std::string CommitFileName(int64_t version);

@@ -16,6 +16,7 @@ namespace finlake {
 const char* CrashPointName(CrashPoint point) {
   switch (point) {
     case CrashPoint::kDataFileWritten: return "data_file_written";
+    case CrashPoint::kCommitReady: return "commit_ready";
     case CrashPoint::kStagedLogWritten: return "staged_log_written";
     case CrashPoint::kLogLinked: return "log_linked";
     case CrashPoint::kDirectorySynced: return "directory_synced";

@@ -27,6 +27,7 @@ struct FileInfo {
 // Points in a commit where a test may stop the writer (see docs/commit_protocol.md).
 enum class CrashPoint {
   kDataFileWritten,
+  kCommitReady,  // A commit's actions are final; nothing of the commit is in the log yet.
   kStagedLogWritten,
   kLogLinked,
   kDirectorySynced,

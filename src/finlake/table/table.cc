@@ -1,5 +1,6 @@
 #include "finlake/table/table.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -8,6 +9,7 @@
 #include "finlake/core/limits.h"
 #include "finlake/core/strings.h"
 #include "finlake/delta/protocol_check.h"
+#include "finlake/table/table_internal.h"
 
 namespace finlake::table {
 
@@ -15,17 +17,12 @@ using nlohmann::json;
 using delta::DataType;
 using delta::Schema;
 using delta::StructField;
+using internal::ColumnList;
+using internal::IsPartitionColumn;
+using internal::RemoveOf;
+using internal::SameName;
 
 namespace {
-
-bool SameName(const std::string& a, const std::string& b) { return ToLower(a) == ToLower(b); }
-
-bool IsPartitionColumn(const delta::Metadata& metadata, const std::string& name) {
-  for (const std::string& column : metadata.partition_columns) {
-    if (SameName(column, name)) return true;
-  }
-  return false;
-}
 
 // Integer and float widenings that never lose a value.
 bool WidensTo(const DataType& from, const DataType& to) {
@@ -59,12 +56,6 @@ bool WidensTo(const DataType& from, const DataType& to) {
   return false;
 }
 
-std::string ColumnList(const Schema& schema) {
-  std::vector<std::string> names;
-  for (const StructField& field : schema.fields) names.push_back(field.name);
-  return Join(names, ", ");
-}
-
 // Partition values are kept in Delta's text forms ("Partition Value Serialization");
 // DuckDB prints TIMESTAMPTZ as "2024-01-01 00:00:00+00", which becomes ISO-8601 UTC.
 std::optional<std::string> PartitionText(const DataType& type, const json& value) {
@@ -83,19 +74,6 @@ std::optional<std::string> PartitionText(const DataType& type, const json& value
     return date + "T" + time + "." + fraction + "Z";
   }
   return text;
-}
-
-// The remove action that retires a live file ("Add File and Remove File"), with
-// the extended metadata readers use to skip it without the add.
-delta::RemoveFile RemoveOf(const delta::AddFile& file, int64_t now_ms, bool data_change) {
-  delta::RemoveFile remove;
-  remove.path = file.path;
-  remove.deletion_timestamp = now_ms;
-  remove.data_change = data_change;
-  remove.extended_file_metadata = true;
-  remove.partition_values = file.partition_values;
-  remove.size = file.size;
-  return remove;
 }
 
 Status ValidateSpec(const CreateSpec& spec) {
@@ -177,243 +155,6 @@ Result<WriteResult> Table::Overwrite(const std::string& source_sql, const WriteO
   return Write(source_sql, options, /*overwrite=*/true);
 }
 
-Result<WriteResult> Table::Delete(const std::string& predicate) {
-  ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
-  RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
-  if (snapshot.Property("delta.appendOnly", "false") == "true") {
-    return Status::InvalidArgument(root() + ": table is append-only (delta.appendOnly=true); delete refused");
-  }
-  WriteResult result;
-  result.version = snapshot.version;
-  if (snapshot.files.empty()) return result;
-  // Which files hold matching rows, and how many.
-  ScanOptions counting;
-  counting.with_file_index = true;
-  ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, counting));
-  auto matched = connection_->Query("SELECT __finlake_file, count(*) FROM (" + scan + ") AS t WHERE coalesce((" +
-                                    predicate + "), false) GROUP BY 1 ORDER BY 1");
-  if (!matched.ok()) return matched.status().WithContext(root() + ": delete predicate '" + predicate + "'");
-  std::vector<size_t> affected;
-  int64_t deleted = 0;
-  for (int64_t row = 0; row < (*matched)->row_count(); ++row) {
-    affected.push_back(static_cast<size_t>((*matched)->GetInt64(0, row)));
-    deleted += (*matched)->GetInt64(1, row);
-  }
-  if (affected.empty()) return result;  // Nothing matches: no commit.
-
-  // Rewrite the affected files without the matching rows; the rest stay as they are.
-  ScanOptions rewrite;
-  rewrite.files = affected;
-  ASSIGN_OR_RETURN(std::string kept_scan, ScanSql(snapshot, rewrite));
-  std::string kept = "SELECT * FROM (" + kept_scan + ") AS t WHERE NOT coalesce((" + predicate + "), false)";
-  int64_t rows_kept = 0;
-  ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, WriteDataFiles(snapshot, kept, &rows_kept));
-  std::vector<delta::Action> actions;
-  int64_t now = SystemClock().NowMillis();
-  for (size_t index : affected) {
-    const delta::AddFile& file = snapshot.files[index];
-    delta::RemoveFile remove = RemoveOf(file, now, /*data_change=*/true);
-    actions.push_back(std::move(remove));
-  }
-  for (delta::AddFile& add : added) actions.push_back(std::move(add));
-  delta::CommitOptions commit;
-  commit.operation = "DELETE";
-  commit.operation_parameters = {{"predicate", json::array({predicate}).dump()}};
-  commit.operation_metrics = {{"numDeletedRows", std::to_string(deleted)},
-                              {"numRemovedFiles", std::to_string(affected.size())},
-                              {"numAddedFiles", std::to_string(added.size())},
-                              {"numCopiedRows", std::to_string(rows_kept)}};
-  result.files_added = static_cast<int64_t>(added.size());
-  result.files_removed = static_cast<int64_t>(affected.size());
-  result.rows_written = rows_kept;
-  result.rows_deleted = deleted;
-  ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(snapshot.version, std::move(actions), commit));
-  result.version = committed.version;
-  return result;
-}
-
-Result<WriteResult> Table::Restore(int64_t version) {
-  ASSIGN_OR_RETURN(delta::Snapshot current, log_.Load());
-  RETURN_IF_ERROR(delta::CheckWritable(current.protocol, current.metadata).WithContext(root()));
-  if (version >= current.version) {
-    return Status::InvalidArgument(root() + ": restore needs a version before the latest (" +
-                                   std::to_string(current.version) + "), got " + std::to_string(version));
-  }
-  ASSIGN_OR_RETURN(delta::Snapshot target, log_.Load(version));
-  std::set<std::string> now_paths, then_paths;
-  for (const auto& file : current.files) now_paths.insert(file.path);
-  for (const auto& file : target.files) then_paths.insert(file.path);
-  std::vector<delta::Action> actions;
-  if (target.metadata.schema_string != current.metadata.schema_string ||
-      target.metadata.partition_columns != current.metadata.partition_columns ||
-      target.metadata.configuration != current.metadata.configuration) {
-    actions.push_back(target.metadata);
-  }
-  WriteResult result;
-  int64_t now = SystemClock().NowMillis();
-  for (const auto& file : current.files) {
-    if (then_paths.count(file.path)) continue;
-    delta::RemoveFile remove = RemoveOf(file, now, /*data_change=*/true);
-    actions.push_back(std::move(remove));
-    ++result.files_removed;
-  }
-  std::optional<std::string> local_root = storage_->LocalPath(root());
-  for (const auto& file : target.files) {
-    if (now_paths.count(file.path)) continue;
-    std::string path = StartsWith(file.path, "/") || !local_root ? file.path : *local_root + "/" + file.path;
-    if (!storage_->Exists(path)) {
-      return Status::NotFound(root() + ": cannot restore version " + std::to_string(version) + ": data file " +
-                              file.path + " is gone (vacuumed)");
-    }
-    delta::AddFile add = file;
-    add.data_change = true;
-    add.modification_time = now;
-    actions.push_back(std::move(add));
-    ++result.files_added;
-  }
-  result.version = current.version;
-  if (actions.empty()) return result;
-  delta::CommitOptions commit;
-  commit.operation = "RESTORE";
-  commit.operation_parameters = {{"version", version}};
-  commit.operation_metrics = {{"numRestoredFiles", std::to_string(result.files_added)},
-                              {"numRemovedFiles", std::to_string(result.files_removed)}};
-  ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(current.version, std::move(actions), commit));
-  result.version = committed.version;
-  return result;
-}
-
-Result<WriteResult> Table::Optimize(int64_t target_file_bytes, const std::string& where) {
-  ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
-  RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
-  WriteResult result;
-  result.version = snapshot.version;
-  // Candidate files: small ones, in partitions `where` admits.
-  std::set<size_t> admitted;
-  if (!where.empty() && !snapshot.files.empty()) {
-    ScanOptions options;
-    options.with_file_index = true;
-    ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, options));
-    auto matched = connection_->Query("SELECT DISTINCT __finlake_file FROM (" + scan + ") AS t WHERE " + where);
-    if (!matched.ok()) return matched.status().WithContext(root() + ": optimize --where '" + where + "'");
-    for (int64_t row = 0; row < (*matched)->row_count(); ++row) admitted.insert(static_cast<size_t>((*matched)->GetInt64(0, row)));
-  }
-  std::map<std::string, std::vector<size_t>> by_partition;
-  for (size_t i = 0; i < snapshot.files.size(); ++i) {
-    const delta::AddFile& file = snapshot.files[i];
-    if (file.size >= target_file_bytes || (!where.empty() && !admitted.count(i))) continue;
-    std::string key;
-    for (const auto& [column, value] : file.partition_values) key += column + "=" + value.value_or("\x01null") + "\x1f";
-    by_partition[key].push_back(i);
-  }
-  std::vector<size_t> rewrite;
-  for (const auto& [key, files] : by_partition) {
-    if (files.size() > 1) rewrite.insert(rewrite.end(), files.begin(), files.end());
-  }
-  if (rewrite.empty()) return result;  // Already compact.
-  ScanOptions options;
-  options.files = rewrite;
-  ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, options));
-  int64_t rows = 0;
-  ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, WriteDataFiles(snapshot, scan, &rows));
-  std::vector<delta::Action> actions;
-  int64_t now = SystemClock().NowMillis(), bytes = 0;
-  for (size_t index : rewrite) {
-    const delta::AddFile& file = snapshot.files[index];
-    // The same rows, rearranged: dataChange=false ("Add File and Remove File").
-    delta::RemoveFile remove = RemoveOf(file, now, /*data_change=*/false);
-    bytes += file.size;
-    actions.push_back(std::move(remove));
-  }
-  for (delta::AddFile& add : added) {
-    add.data_change = false;
-    actions.push_back(std::move(add));
-  }
-  delta::CommitOptions commit;
-  commit.operation = "OPTIMIZE";
-  commit.operation_parameters = {{"predicate", where.empty() ? "[]" : json::array({where}).dump()},
-                                 {"targetSize", std::to_string(target_file_bytes)}};
-  commit.operation_metrics = {{"numRemovedFiles", std::to_string(rewrite.size())},
-                              {"numAddedFiles", std::to_string(added.size())},
-                              {"numRemovedBytes", std::to_string(bytes)}};
-  result.files_added = static_cast<int64_t>(added.size());
-  result.files_removed = static_cast<int64_t>(rewrite.size());
-  result.rows_written = rows;
-  ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(snapshot.version, std::move(actions), commit));
-  result.version = committed.version;
-  return result;
-}
-
-Result<Table::VacuumResult> Table::Vacuum(std::optional<int64_t> retention_hours, bool dry_run, bool force) {
-  ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
-  RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
-  const int64_t hour_ms = 3600 * 1000;
-  int64_t table_retention_ms = 7 * 24 * hour_ms;
-  std::string configured = snapshot.Property("delta.deletedFileRetentionDuration", "");
-  if (!configured.empty()) {
-    // "interval 7 days", "interval 1 week", "interval 168 hours".
-    std::vector<std::string> words;
-    for (const std::string& word : Split(ToLower(configured), ' ')) {
-      if (!word.empty() && word != "interval") words.push_back(word);
-    }
-    if (words.size() == 2) {
-      int64_t amount = std::atoll(words[0].c_str());
-      std::string unit = words[1];
-      if (EndsWith(unit, "s")) unit.pop_back();
-      int64_t unit_ms = unit == "week" ? 7 * 24 * hour_ms : unit == "day" ? 24 * hour_ms : unit == "hour" ? hour_ms
-                        : unit == "minute" ? 60000 : 0;
-      if (unit_ms > 0) table_retention_ms = amount * unit_ms;
-    }
-  }
-  int64_t retention_ms = retention_hours ? *retention_hours * hour_ms : table_retention_ms;
-  if (retention_ms < table_retention_ms && !force) {
-    return Status::InvalidArgument(root() + ": a retention of " + std::to_string(retention_ms / hour_ms) +
-                                   " hours is below the table's (" + std::to_string(table_retention_ms / hour_ms) +
-                                   " hours): readers of older versions would lose files; pass --force to do it anyway");
-  }
-  int64_t now = SystemClock().NowMillis();
-  std::set<std::string> keep;
-  for (const auto& file : snapshot.files) keep.insert(file.path);
-  for (const auto& tombstone : snapshot.tombstones) {
-    if (!tombstone.deletion_timestamp || now - *tombstone.deletion_timestamp < retention_ms) keep.insert(tombstone.path);
-  }
-  std::optional<std::string> local_root = storage_->LocalPath(root());
-  if (!local_root) return Status::Unsupported(root() + ": vacuum needs a storage with local paths");
-  VacuumResult result;
-  result.retention_hours = retention_ms / hour_ms;
-  std::vector<std::string> empty_dirs;
-  // Walk the table's folders: data files may sit in the root or any partition
-  // folder; folders starting with '_' or '.' (the log, staging) are not data.
-  std::function<Status(const std::string&, const std::string&)> walk = [&](const std::string& dir,
-                                                                            const std::string& relative) -> Status {
-    ASSIGN_OR_RETURN(std::vector<FileInfo> entries, storage_->List(dir));
-    for (const FileInfo& entry : entries) {
-      std::string rel = relative.empty() ? entry.name : relative + "/" + entry.name;
-      bool hidden = entry.name[0] == '.' || (entry.name[0] == '_' && entry.name.find('=') == std::string::npos);
-      if (hidden) continue;
-      std::string path = dir + "/" + entry.name;
-      if (entry.is_directory) {
-        RETURN_IF_ERROR(walk(path, rel));
-        empty_dirs.push_back(path);
-        continue;
-      }
-      if (keep.count(rel)) continue;
-      ASSIGN_OR_RETURN(FileInfo info, storage_->Stat(path));
-      if (now - info.modified_ms < std::max(retention_ms, limits::kVacuumInFlightGraceMs)) continue;
-      result.deleted.push_back(rel);
-      result.bytes += info.size_bytes;
-      if (!dry_run) RETURN_IF_ERROR(storage_->Delete(path));
-    }
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(walk(*local_root, ""));
-  if (!dry_run) {
-    // Partition folders left empty go too (deepest first); a non-empty one stays.
-    for (auto it = empty_dirs.rbegin(); it != empty_dirs.rend(); ++it) (void)storage_->Delete(*it);
-  }
-  return result;
-}
-
 Result<WriteResult> Table::AddColumns(const std::vector<StructField>& columns) {
   ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
   RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
@@ -429,6 +170,7 @@ Result<WriteResult> Table::AddColumns(const std::vector<StructField>& columns) {
   metadata.schema_string = delta::SerializeSchema(schema);
   delta::CommitOptions options;
   options.operation = "ADD COLUMNS";
+  options.read_set = delta::ReadSet{};  // Reads no rows: only a concurrent schema change conflicts.
   ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(snapshot.version, {metadata}, options));
   WriteResult result;
   result.version = committed.version;
@@ -449,54 +191,23 @@ Result<WriteResult> Table::Write(const std::string& source_sql, const WriteOptio
       return result;
     }
   }
-  auto described = connection_->Describe(source_sql);
-  if (!described.ok()) return described.status().WithContext("reading the input");
-
-  // New columns of the input: refused, or added nullable in the same commit.
-  std::optional<delta::Metadata> new_metadata;
-  for (const auto& [name, duck_type] : *described) {
-    if (snapshot.schema.Find(name) != nullptr) continue;
-    if (!options.add_new_columns) {
-      return Status::InvalidArgument(root() + ": input column '" + name + "' is not in the table (columns: " +
-                                     ColumnList(snapshot.schema) + "); add it with schema evolution (--add-columns)");
-    }
-    ASSIGN_OR_RETURN(DataType type, delta::FromDuckDbType(duck_type, name));
-    snapshot.schema.fields.push_back(StructField{name, type, true, json::object()});
-    if (!new_metadata) new_metadata = snapshot.metadata;
-  }
-  if (new_metadata) {
-    new_metadata->schema_string = delta::SerializeSchema(snapshot.schema);
-    snapshot.metadata = *new_metadata;
-  }
-
-  // The SELECT that gives exactly the table's columns, in order, with its types.
-  std::vector<std::string> select;
-  for (const StructField& field : snapshot.schema.fields) {
-    const std::pair<std::string, std::string>* source = nullptr;
-    for (const auto& column : *described) {
-      if (SameName(column.first, field.name)) source = &column;
-    }
-    std::string target_type = delta::ToDuckDbType(field.type);
-    if (source == nullptr) {
-      if (!field.nullable) {
-        return Status::InvalidArgument(root() + ": input lacks column '" + field.name + "', which is not nullable");
-      }
-      select.push_back("CAST(NULL AS " + target_type + ") AS " + SqlIdentifier(field.name));
-      continue;
-    }
-    ASSIGN_OR_RETURN(DataType source_type, delta::FromDuckDbType(source->second, source->first));
-    if (!WidensTo(source_type, field.type)) {
-      return Status::InvalidArgument(root() + ": input column '" + source->first + "' has type " + source->second +
-                                     " (Delta " + source_type.Name() + "), which does not convert safely to the table's " +
-                                     field.type.Name() + "; cast it in the input");
-    }
-    select.push_back("CAST(" + SqlIdentifier(source->first) + " AS " + target_type + ") AS " +
-                     SqlIdentifier(field.name));
-  }
-  std::string select_sql = "SELECT " + Join(select, ", ") + " FROM (" + source_sql + ") AS __input";
-
+  ConformRules rules;
+  rules.add_new_columns = options.add_new_columns;
+  ASSIGN_OR_RETURN(ConformedInput input, ConformInput(&snapshot, source_sql, rules));
+  const std::optional<delta::Metadata>& new_metadata = input.new_metadata;
+  const std::string& select_sql = input.select_sql;
   std::vector<delta::Action> actions;
   if (new_metadata) actions.push_back(*new_metadata);
+  // What this write read: nothing for an append; the replaced partitions or the
+  // whole table for an overwrite.
+  delta::ReadSet read;
+  if (overwrite && options.replace_where) {
+    read.appended_rows_read = [this, &snapshot, &options](const std::vector<delta::AddFile>& files) {
+      return AnyRowMatches(snapshot, files, *options.replace_where);
+    };
+  } else if (overwrite) {
+    read.whole_table = true;
+  }
   if (overwrite) {
     std::vector<const delta::AddFile*> replaced;
     if (options.replace_where) {
@@ -539,6 +250,7 @@ Result<WriteResult> Table::Write(const std::string& source_sql, const WriteOptio
       actions.push_back(std::move(remove));
     }
     result.files_removed = static_cast<int64_t>(replaced.size());
+    for (const delta::AddFile* file : replaced) read.files.insert(file->path);
   }
 
   ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, WriteDataFiles(snapshot, select_sql, &result.rows_written));
@@ -561,9 +273,129 @@ Result<WriteResult> Table::Write(const std::string& source_sql, const WriteOptio
                               {"numOutputRows", std::to_string(result.rows_written)},
                               {"numRemovedFiles", std::to_string(result.files_removed)}};
   commit.blind_append = !overwrite && !new_metadata;
+  commit.read_set = std::move(read);
   ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(snapshot.version, std::move(actions), commit));
   result.version = committed.version;
   return result;
+}
+
+Result<Table::ConformedInput> Table::ConformInput(delta::Snapshot* snapshot, const std::string& source_sql,
+                                                 const ConformRules& rules) {
+  auto described = connection_->Describe(source_sql);
+  if (!described.ok()) return described.status().WithContext("reading the input");
+
+  ConformedInput input;
+  // New columns of the input: refused, or added nullable in the same commit.
+  auto carried = [&rules](const std::string& name) {
+    return std::find(rules.carried.begin(), rules.carried.end(), name) != rules.carried.end();
+  };
+  for (const auto& [name, duck_type] : *described) {
+    if (snapshot->schema.Find(name) != nullptr || carried(name)) continue;
+    if (!rules.add_new_columns && rules.drop_unknown) continue;
+    if (!rules.add_new_columns) {
+      return Status::InvalidArgument(root() + ": input column '" + name + "' is not in the table (columns: " +
+                                     ColumnList(snapshot->schema) + "); add it with schema evolution (--add-columns)");
+    }
+    ASSIGN_OR_RETURN(DataType type, delta::FromDuckDbType(duck_type, name));
+    snapshot->schema.fields.push_back(StructField{name, type, true, json::object()});
+    if (!input.new_metadata) input.new_metadata = snapshot->metadata;
+  }
+  if (input.new_metadata) {
+    input.new_metadata->schema_string = delta::SerializeSchema(snapshot->schema);
+    snapshot->metadata = *input.new_metadata;
+  }
+
+  // The SELECT that gives exactly the table's columns, in order, with its types.
+  std::vector<std::string> select;
+  for (const StructField& field : snapshot->schema.fields) {
+    const std::pair<std::string, std::string>* source = nullptr;
+    for (const auto& column : *described) {
+      if (SameName(column.first, field.name)) source = &column;
+    }
+    std::string target_type = delta::ToDuckDbType(field.type);
+    if (source == nullptr) {
+      if (!field.nullable) {
+        return Status::InvalidArgument(root() + ": input lacks column '" + field.name + "', which is not nullable");
+      }
+      select.push_back("CAST(NULL AS " + target_type + ") AS " + SqlIdentifier(field.name));
+      continue;
+    }
+    ASSIGN_OR_RETURN(DataType source_type, delta::FromDuckDbType(source->second, source->first));
+    if (!WidensTo(source_type, field.type)) {
+      return Status::InvalidArgument(root() + ": input column '" + source->first + "' has type " + source->second +
+                                     " (Delta " + source_type.Name() + "), which does not convert safely to the table's " +
+                                     field.type.Name() + "; cast it in the input");
+    }
+    select.push_back("CAST(" + SqlIdentifier(source->first) + " AS " + target_type + ") AS " +
+                     SqlIdentifier(field.name));
+  }
+  for (const std::string& name : rules.carried) select.push_back(SqlIdentifier(name));
+  input.select_sql = "SELECT " + Join(select, ", ") + " FROM (" + source_sql + ") AS __input";
+
+  return input;
+}
+
+Result<bool> Table::AnyRowMatches(const delta::Snapshot& snapshot, const std::vector<delta::AddFile>& files,
+                                  const std::string& predicate) {
+  delta::Snapshot added = snapshot;
+  added.files = files;
+  ASSIGN_OR_RETURN(std::string scan, ScanSql(added));
+  auto matched = connection_->Query("SELECT count(*) FROM (SELECT 1 FROM (" + scan + ") AS t WHERE coalesce((" +
+                                    predicate + "), false) LIMIT 1)");
+  if (!matched.ok()) return matched.status().WithContext(root() + ": checking files of a concurrent commit");
+  return (*matched)->GetInt64(0, 0) > 0;
+}
+
+Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snapshot& snapshot,
+                                                               const delta::AddFile& partition_of,
+                                                               const std::string& select_sql, int64_t file_bytes,
+                                                               std::optional<int64_t> file_rows,
+                                                               int64_t* rows_written) {
+  std::optional<std::string> local_root = storage_->LocalPath(root());
+  if (!local_root) return Status::Unsupported(root() + ": DuckDB writes need a storage with local paths");
+  // The partition's folder is the one its files already live in.
+  size_t slash = partition_of.path.rfind('/');
+  std::string folder = slash == std::string::npos || StartsWith(partition_of.path, "/") ? ""
+                                                                                        : partition_of.path.substr(0, slash);
+  std::string dir = folder.empty() ? *local_root : *local_root + "/" + folder;
+  RETURN_IF_ERROR(storage_->MakeDirs(dir));
+  std::string options = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS, OVERWRITE_OR_IGNORE, "
+                        "FILENAME_PATTERN 'part-{uuid}', FILE_SIZE_BYTES " + std::to_string(file_bytes);
+  // DuckDB starts a new file only between row groups: files smaller than its
+  // default row group (122,880 rows) need smaller row groups to come out near
+  // the target size.
+  if (file_rows && *file_rows < limits::kParquetRowGroupRowsDefault) {
+    options += ", ROW_GROUP_SIZE " + std::to_string(std::max<int64_t>(*file_rows / 2, limits::kParquetRowGroupRowsMin));
+  }
+  auto rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(dir) + " (" + options + ")");
+  if (!rows.ok()) return rows.status().WithContext(root() + ": writing data files");
+  std::vector<delta::AddFile> added;
+  *rows_written = 0;
+  int64_t now = SystemClock().NowMillis();
+  for (const auto& row : *rows) {
+    std::string file = row[0].get<std::string>();
+    if (!StartsWith(file, dir + "/")) return Status::Internal("DuckDB wrote " + file + " outside " + dir);
+    int64_t count = row[1].get<int64_t>();
+    if (count == 0) {
+      // DuckDB may leave an empty file when it rotates files by size: it holds
+      // nothing, so it is not added to the table.
+      RETURN_IF_ERROR(storage_->Delete(file));
+      continue;
+    }
+    delta::AddFile add;
+    add.path = file.substr(local_root->size() + 1);
+    add.size = row[2].get<int64_t>();
+    add.modification_time = now;
+    add.data_change = true;
+    add.partition_values = partition_of.partition_values;
+    add.stats = DeltaStatsJson(snapshot.schema, snapshot.metadata.partition_columns, count, row[4]);
+    RETURN_IF_ERROR(CheckWrittenFile(snapshot, file));
+    RETURN_IF_ERROR(storage_->Sync(file));
+    *rows_written += count;
+    added.push_back(std::move(add));
+  }
+  storage_->ReachedCrashPoint(CrashPoint::kDataFileWritten);
+  return added;
 }
 
 Result<std::vector<delta::AddFile>> Table::WriteDataFiles(const delta::Snapshot& snapshot,
@@ -595,6 +427,12 @@ Result<std::vector<delta::AddFile>> Table::WriteDataFiles(const delta::Snapshot&
       return Status::Internal("DuckDB wrote " + file + " outside the table root " + *local_root);
     }
     int64_t count = row[1].get<int64_t>();
+    if (count == 0) {
+      // DuckDB may leave an empty file when it rotates files by size: it holds
+      // nothing, so it is not added to the table.
+      RETURN_IF_ERROR(storage_->Delete(file));
+      continue;
+    }
     delta::AddFile add;
     add.path = file.substr(local_root->size() + 1);
     add.size = row[2].get<int64_t>();

@@ -42,8 +42,36 @@ struct WriteResult {
   int64_t rows_written = 0;
   int64_t files_added = 0;
   int64_t files_removed = 0;
-  int64_t rows_deleted = 0;      // Delete only.
+  int64_t rows_deleted = 0;      // Delete and merge.
+  int64_t rows_updated = 0;      // Merge: target rows replaced by a source row.
+  int64_t rows_inserted = 0;     // Merge: source rows whose key the table lacked.
+  int64_t files_scanned = 0;     // Merge: files whose rows were joined with the source.
+  int64_t bytes_added = 0;
+  int64_t bytes_removed = 0;     // Bytes of the files rewritten or removed.
   bool skipped = false;          // The txn was already committed.
+};
+
+struct MergeOptions {
+  // The columns that identify a row: a source row replaces the table's rows with
+  // equal values in all of them (null equals nothing), else it is inserted.
+  std::vector<std::string> keys;
+  // SQL over the source's columns: a source row for which it is true deletes the
+  // rows it matches instead of replacing them (and is never inserted).
+  std::optional<std::string> delete_when;
+  bool add_new_columns = false;
+  std::optional<delta::Txn> txn;
+};
+
+struct OptimizeOptions {
+  // Files at least this large are left alone by bin-packing; written files are
+  // about this large.
+  int64_t target_file_bytes = int64_t{128} << 20;
+  // SQL over partition columns limiting which partitions are compacted.
+  std::string where;
+  // ZORDER BY: every file of each admitted partition is rewritten in the order of
+  // the interleaved bits of these columns' ranks, so that files cover small
+  // ranges of all of them at once and file skipping works on each.
+  std::vector<std::string> zorder;
 };
 
 class Table {
@@ -92,10 +120,19 @@ class Table {
   [[nodiscard]] Result<WriteResult> Restore(int64_t version);
 
   // Compaction (OPTIMIZE): in each partition with more than one file smaller than
-  // `target_file_bytes`, those files are rewritten into as few as possible, and the
-  // commit says dataChange=false, so concurrent appends do not conflict with it
-  // and streaming readers skip it. `where` (over partition columns) limits it.
-  [[nodiscard]] Result<WriteResult> Optimize(int64_t target_file_bytes, const std::string& where);
+  // the target, those files are rewritten into as few as possible (with zorder:
+  // every file of the partition, in Z-order), and the commit says dataChange=false,
+  // so concurrent appends do not conflict with it and streaming readers skip it.
+  [[nodiscard]] Result<WriteResult> Optimize(const OptimizeOptions& options);
+
+  // Upsert (MERGE): source rows replace the rows with the same key, delete them
+  // (options.delete_when), or are inserted. Only files holding a matched key are
+  // rewritten; they are found by partition values and min/max stats of the keys,
+  // then a join. A merge that matches nothing commits only adds. The source must
+  // have one row per key. The source is held by DuckDB, which spills past its
+  // memory limit; the table is streamed file by file, so memory does not grow
+  // with the table.
+  [[nodiscard]] Result<WriteResult> Merge(const std::string& source_sql, const MergeOptions& options);
 
   struct VacuumResult {
     std::vector<std::string> deleted;  // Paths relative to the table root (or that would be, with dry_run).
@@ -116,6 +153,33 @@ class Table {
 
   [[nodiscard]] Result<WriteResult> Write(const std::string& source_sql, const WriteOptions& options,
                                           bool overwrite);
+  // The SELECT over `source_sql` that yields exactly the table's columns, in order,
+  // with its types, then the `carried` source columns unchanged. With
+  // add_new_columns, source columns the table lacks are added to snapshot->schema
+  // and metadata, and the new metadata is returned too; else they are refused,
+  // or dropped with drop_unknown.
+  struct ConformedInput {
+    std::string select_sql;
+    std::optional<delta::Metadata> new_metadata;
+  };
+  struct ConformRules {
+    bool add_new_columns = false;
+    bool drop_unknown = false;
+    std::vector<std::string> carried;
+  };
+  [[nodiscard]] Result<ConformedInput> ConformInput(delta::Snapshot* snapshot, const std::string& source_sql,
+                                                    const ConformRules& rules);
+  // Whether any row of `files` (added by a concurrent commit) satisfies
+  // `predicate`, SQL over the table's columns: the conflict check of a
+  // transaction that read the rows matching it.
+  [[nodiscard]] Result<bool> AnyRowMatches(const delta::Snapshot& snapshot, const std::vector<delta::AddFile>& files,
+                                           const std::string& predicate);
+  // Writes the rows of `select_sql` (the table's data columns only) as files of
+  // about `file_bytes` (about `file_rows`, when known) each, in order, into the
+  // folder of one partition.
+  [[nodiscard]] Result<std::vector<delta::AddFile>> WritePartitionFiles(
+      const delta::Snapshot& snapshot, const delta::AddFile& partition_of, const std::string& select_sql,
+      int64_t file_bytes, std::optional<int64_t> file_rows, int64_t* rows_written);
   [[nodiscard]] Result<std::vector<delta::AddFile>> WriteDataFiles(const delta::Snapshot& snapshot,
                                                                    const std::string& select_sql,
                                                                    int64_t* rows_written);
