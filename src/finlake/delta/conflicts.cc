@@ -55,18 +55,9 @@ Status CheckConcurrentCommit(const std::vector<Action>& winner, int64_t winner_v
     }
     if (auto* add = std::get_if<AddFile>(&action); add && add->data_change) appended.push_back(*add);
   }
-  if (!appended.empty()) {
-    bool conflict = read.whole_table;
-    if (!conflict && read.appended_rows_read) {
-      ASSIGN_OR_RETURN(conflict, read.appended_rows_read(appended));
-    }
-    if (conflict) {
-      return Conflict(ConflictKind::kConcurrentAppend, winner_version, winner_operation, operation,
-                      "added rows where this " + operation + " read (first new file: " + appended.front().path + ")");
-    }
-  }
-  // Removes, data-changing or not: a compaction that rewrote a file this
-  // transaction read or removes invalidates its plan just the same.
+  // Removes before appends: a file this transaction read or removes being gone
+  // is the more precise report when both apply. Data-changing or not: a
+  // compaction that rewrote such a file invalidates the plan just the same.
   for (const Action& action : winner) {
     auto* remove = std::get_if<RemoveFile>(&action);
     if (remove == nullptr) continue;
@@ -77,6 +68,16 @@ Status CheckConcurrentCommit(const std::vector<Action>& winner, int64_t winner_v
     if (read.files.count(remove->path) || read.whole_table) {
       return Conflict(ConflictKind::kConcurrentDeleteRead, winner_version, winner_operation, operation,
                       "removed " + remove->path + ", which this " + operation + " read");
+    }
+  }
+  if (!appended.empty()) {
+    bool conflict = read.whole_table;
+    if (!conflict && read.appended_rows_read) {
+      ASSIGN_OR_RETURN(conflict, read.appended_rows_read(appended));
+    }
+    if (conflict) {
+      return Conflict(ConflictKind::kConcurrentAppend, winner_version, winner_operation, operation,
+                      "added rows where this " + operation + " read (first new file: " + appended.front().path + ")");
     }
   }
   return Status::Ok();

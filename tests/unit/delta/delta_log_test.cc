@@ -7,6 +7,7 @@
 
 #include "finlake/engine/engine.h"
 #include "finlake/table/duck_checkpoint_codec.h"
+#include "testing/fake_time.h"
 #include "testing/test_env.h"
 
 namespace finlake::delta {
@@ -152,6 +153,71 @@ TEST_F(DeltaLogTest, BlindAppendConflictsWithConcurrentMetadataChange) {
   ASSERT_FALSE(lost.ok());
   EXPECT_EQ(lost.status().code(), StatusCode::kConflict);
   EXPECT_NE(lost.status().message().find("metadata"), std::string::npos);
+}
+
+TEST_F(DeltaLogTest, ALoserWithAReadSetRetriesPastACommitItDidNotRead) {
+  Create();
+  ASSERT_TRUE(Append("a", 0).ok());
+  ASSERT_TRUE(Append("b", 1).ok());
+  // Another writer appends at version 3 while this one removes "a" having read version 2.
+  ASSERT_TRUE(Append("c", 2).ok());
+  CommitOptions options;
+  options.operation = "DELETE";
+  options.read_set = ReadSet{};
+  options.read_set->files = {"a"};
+  RemoveFile remove;
+  remove.path = "a";
+  auto committed = log_->Commit(2, {remove}, options);
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(committed->version, 4);
+  EXPECT_EQ(committed->attempts, 2);
+  // Removing "a" again from version 2 now meets the first removal.
+  auto lost = log_->Commit(2, {remove}, options);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_NE(lost.status().message().find("conflict (concurrent delete-delete)"), std::string::npos)
+      << lost.status().message();
+  EXPECT_EQ(log_->LatestVersion().value(), 4);
+}
+
+TEST_F(DeltaLogTest, LogCleanupKeepsEveryVersionWithinTheRetentionRebuildable) {
+  testing::FakeClock clock(SystemClock().NowMillis());
+  log_ = std::make_unique<DeltaLog>(&storage_, dir_.path() + "/t", codec_.get(), &clock);
+  Create();
+  for (int i = 1; i <= 25; ++i) ASSERT_TRUE(Append("f" + std::to_string(i), i - 1).ok());
+  // Nothing is older than 30 days yet.
+  auto none = log_->CleanUpLog(log_->Load().value());
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  // 31 days on, every commit is past the retention: the newest checkpoint (20)
+  // and what follows it stay; commits 0-19 and checkpoint 10 go.
+  clock.Advance(int64_t{31} * 24 * 3600 * 1000);
+  auto deleted = log_->CleanUpLog(log_->Load().value());
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted->size(), 21u);  // 20 commits + checkpoint 10.
+  auto latest = log_->Load();
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_EQ(latest->files.size(), 25u);
+  EXPECT_TRUE(log_->Load(20).ok());
+  auto gone = log_->Load(15);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.status().message().find("cannot be rebuilt"), std::string::npos) << gone.status().message();
+}
+
+TEST_F(DeltaLogTest, LogCleanupHonoursTheTableProperties) {
+  testing::FakeClock clock(SystemClock().NowMillis() + int64_t{2} * 24 * 3600 * 1000);
+  log_ = std::make_unique<DeltaLog>(&storage_, dir_.path() + "/t", codec_.get(), &clock);
+  Create();
+  for (int i = 1; i <= 12; ++i) ASSERT_TRUE(Append("f" + std::to_string(i), i - 1).ok());
+  Snapshot snapshot = log_->Load().value();
+  // Two days old: kept by the default 30 days, cleaned with a 1-day retention,
+  // kept when cleanup is switched off.
+  EXPECT_TRUE(log_->CleanUpLog(snapshot)->empty());
+  snapshot.metadata.configuration["delta.logRetentionDuration"] = "interval 1 day";
+  snapshot.metadata.configuration["delta.enableExpiredLogCleanup"] = "false";
+  EXPECT_TRUE(log_->CleanUpLog(snapshot)->empty());
+  snapshot.metadata.configuration.erase("delta.enableExpiredLogCleanup");
+  EXPECT_EQ(log_->CleanUpLog(snapshot)->size(), 10u);  // Commits 0-9; checkpoint 10 and later stay.
+  EXPECT_EQ(log_->Load().value().files.size(), 12u);
 }
 
 TEST_F(DeltaLogTest, CreatingAnExistingTableFails) {
