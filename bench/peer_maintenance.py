@@ -6,13 +6,16 @@ the whole process from the outside as well.
     python bench/peer_maintenance.py duckdb-compact FILES.json OUT_DIR FILE_SIZE_BYTES
     python bench/peer_maintenance.py deltalake-compact TABLE_DIR TARGET_BYTES
     python bench/peer_maintenance.py deltalake-zorder TABLE_DIR COL1,COL2 TARGET_BYTES
-    python bench/peer_maintenance.py deltalake-merge TABLE_DIR SOURCE.parquet KEY1,KEY2
+    python bench/peer_maintenance.py deltalake-merge TABLE_DIR SOURCE.parquet KEY1,KEY2 [--no-streamed]
 
 duckdb-compact: DuckDB (in memory, all cores, TimeZone UTC) runs
   COPY (SELECT * FROM read_parquet([FILES])) TO OUT_DIR
        (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES n)
 deltalake-*: delta-rs (the deltalake package) on the Delta table, writing zstd
   (level 3, DuckDB's default level) so that file sizes compare with finlake's.
+  deltalake-merge runs with merge()'s default streamed_exec=True, which (its
+  docstring says) disables deriving a file-pruning predicate from the source's
+  stats; --no-streamed passes streamed_exec=False, which keeps that pruning.
 """
 
 import json
@@ -72,11 +75,14 @@ def deltalake_optimize(table_dir, target_bytes, zorder=None):
     else:
         metrics = dt.optimize.compact(target_size=int(target_bytes), writer_properties=writer_properties())
     seconds = time.perf_counter() - t0
+    for key in ("filesAdded", "filesRemoved"):  # delta-rs gives these as JSON text
+        if isinstance(metrics.get(key), str):
+            metrics[key] = json.loads(metrics[key])
     return {"seconds": seconds, "metrics": metrics, "import_s": imported - T_START,
             "deltalake": deltalake.__version__}
 
 
-def deltalake_merge(table_dir, source, keys):
+def deltalake_merge(table_dir, source, keys, streamed=True):
     import deltalake
     import pyarrow.parquet as pq
     imported = time.perf_counter()
@@ -86,10 +92,11 @@ def deltalake_merge(table_dir, source, keys):
     dt = deltalake.DeltaTable(table_dir)
     opened = time.perf_counter()
     metrics = (dt.merge(source=source_table, predicate=predicate, source_alias="s", target_alias="t",
-                        writer_properties=writer_properties())
+                        writer_properties=writer_properties(), streamed_exec=streamed)
                .when_matched_update_all().when_not_matched_insert_all().execute())
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "open_s": opened - t0, "metrics": metrics, "predicate": predicate,
+            "streamed_exec": streamed,
             "source_rows": source_table.num_rows, "import_s": imported - T_START,
             "deltalake": deltalake.__version__}
 
@@ -106,8 +113,8 @@ def main(argv):
             result = deltalake_optimize(args[0], args[1])
         elif op == "deltalake-zorder" and len(args) == 3:
             result = deltalake_optimize(args[0], args[2], zorder=args[1].split(","))
-        elif op == "deltalake-merge" and len(args) == 3:
-            result = deltalake_merge(args[0], args[1], args[2].split(","))
+        elif op == "deltalake-merge" and len(args) in (3, 4) and args[3:] in ([], ["--no-streamed"]):
+            result = deltalake_merge(args[0], args[1], args[2].split(","), streamed=not args[3:])
         else:
             print(__doc__, file=sys.stderr)
             return 2

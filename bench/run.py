@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """finlake benchmarks, each run side by side with its peer (see bench/README.md).
 
-    .venv/bin/python bench/run.py [--size smoke|full] [--only append|log] [--repeats N]
+    .venv/bin/python bench/run.py [--size smoke|full] [--only append|log|ingest|optimize|merge|zorder] [--repeats N]
 
 1. append: `finlake import` of daily bars from a Parquet file into a Delta table
    (whole process, rows/s) against DuckDB 1.4.4 `COPY ... TO parquet` of the same
    rows; plus the table partitioned by region against COPY ... PARTITION_BY.
 2. log: DeltaLog::Load() of a table with N commits, with and without checkpoints,
    against deltalake (delta-rs) opening the same table and listing its files.
+3. ingest: `finlake ingest yahoo` against the local generator (no peer).
+4. optimize, merge, zorder (bench/maintenance_bench.py): compaction of 10,000 small
+   files against DuckDB COPY (and delta-rs compact); a 1,000-row MERGE into 50M rows
+   against delta-rs merge; Z-order against delta-rs z_order, with the share of files
+   one symbol and one month may touch before and after.
 
 Prints a table (finlake, peer, ratio) and writes bench/out/results.json. Exits 1
 when any run failed (a command's exit status, a wrong row or file count, an
@@ -31,11 +36,23 @@ ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 
 import gen_bars  # noqa: E402
+import maintenance_bench  # noqa: E402
 
 SIZES = {
-    "smoke": {"rows": 200_000, "commits": 300, "log_repeat": 10, "ingest_symbols": 20, "ingest_years": 2},
-    "full": {"rows": 10_000_000, "commits": 10_000, "log_repeat": 5, "ingest_symbols": 500, "ingest_years": 10},
+    "smoke": {"rows": 200_000, "commits": 300, "log_repeat": 10, "ingest_symbols": 20, "ingest_years": 2,
+              # Maintenance (bench/maintenance_bench.py): the full shapes scaled down.
+              "optimize_rows": 200_000, "optimize_files": 300, "merge_rows": 500_000, "merge_source_rows": 1_000,
+              "zorder_rows": 500_000, "zorder_target_bytes": 128 << 10, "zorder_peer_timeout": 300,
+              "table_file_bytes": 1_500_000, "table_row_group": 4_096, "maintenance_repeats": 1,
+              "settle_s": 0.1},
+    "full": {"rows": 10_000_000, "commits": 10_000, "log_repeat": 5, "ingest_symbols": 500, "ingest_years": 10,
+             "optimize_rows": 10_000_000, "optimize_files": 10_000, "merge_rows": 50_000_000,
+             "merge_source_rows": 1_000, "zorder_rows": 50_000_000, "zorder_target_bytes": 4 << 20,
+             "zorder_peer_timeout": 3600, "table_file_bytes": 128 << 20, "table_row_group": 122_880,
+             "maintenance_repeats": 3},
 }
+
+MAINTENANCE = ("optimize", "merge", "zorder")  # bench/maintenance_bench.py
 
 TABLE = "bench.bars_1d"
 
@@ -383,6 +400,7 @@ def print_table(results):
                      "python -c duckdb COPY (user+sys)"))
         rows.append(("  Parquet bytes written", fmt_mb(f["bytes"]), fmt_mb(d["bytes"]), fmt_ratio(r["bytes_ratio"]),
                      f"{f['files']} vs {d['files']} files"))
+    rows += maintenance_bench.table_rows(results)
     for r in results.get("log", []):
         peer = r["deltalake"]
         rows.append((f"{r['name'].replace('_', ' ')}, {r['commits']:,} commits", fmt_ms(r["finlake"]["median_ms"]),
@@ -426,8 +444,10 @@ def cpu_model():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
-    parser.add_argument("--only", choices=["append", "log", "ingest"], help="run one benchmark")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per side for append (median)")
+    parser.add_argument("--only", choices=["append", "log", "ingest", *MAINTENANCE], help="run one benchmark")
+    parser.add_argument("--repeats", type=int,
+                        help="runs per side (median): append 3; optimize and merge 3 at full size, 1 at smoke; "
+                             "zorder 1")
     parser.add_argument("--log-repeat", type=int, help="Load() repeats for the log benchmark (median)")
     parser.add_argument("--out", default=os.path.join(BENCH_DIR, "out"), help="results and scratch directory")
     parser.add_argument("--keep", action="store_true", help="keep the scratch tables and lakes")
@@ -436,6 +456,10 @@ def main():
     args = parser.parse_args()
 
     size = SIZES[args.size]
+    maintenance_repeats = {"optimize": args.repeats or size["maintenance_repeats"],
+                           "merge": args.repeats or size["maintenance_repeats"],
+                           "zorder": args.repeats or 1}  # Z-order at full size takes minutes per side.
+    args.repeats = args.repeats or 3
     out_dir = os.path.abspath(args.out)
     work = os.path.join(out_dir, "work", args.size)
     os.makedirs(work, exist_ok=True)
@@ -473,6 +497,16 @@ def main():
                     f"ingest CPU {r['ingest_cpu_s']:.2f} s vs server CPU {r['server_cpu_s']:.2f} s")
             except Exception as error:  # A failed run is reported, never hidden.
                 results["failures"].append(f"ingest: {error}")
+        for name in MAINTENANCE:
+            if args.only not in (None, name):
+                continue
+            log(f"{name} benchmark")
+            repeats = maintenance_repeats[name]
+            try:
+                results[name], failures = maintenance_bench.RUNNERS[name](finlake, work, size, repeats)
+                results["failures"] += [f"{name}: {f}" if not f.startswith(name) else f for f in failures]
+            except Exception as error:  # A failed run is reported, never hidden.
+                results["failures"].append(f"{name}: {type(error).__name__}: {error}")
     except BenchError as error:
         results["failures"].append(str(error))
     results["seconds"] = time.perf_counter() - started

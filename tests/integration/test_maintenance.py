@@ -43,8 +43,23 @@ def test_restore_brings_back_an_old_version(new_lake, tmp_path):
     assert_same_rows(now, at_v1, "restored = version 1")
     table_dir = new_lake / "bronze" / "ids"
     assert_same_rows(now, deltalake.DeltaTable(str(table_dir)).to_pyarrow_table(), "delta-rs after RESTORE")
+    assert_same_rows(now, duckdb_delta_scan(table_dir), "DuckDB delta extension after RESTORE")
     proc = run_finlake(new_lake, "restore", "bronze.ids", "--version", "9", check=False)
     assert proc.returncode == 1 and "version" in proc.stderr
+    # By time: the version that was latest then (version 2, after the delete).
+    history = deltalake.DeltaTable(str(table_dir)).history()
+    v2_time = next(h["timestamp"] for h in history if h["version"] == 2)
+    import datetime
+    at = datetime.datetime.fromtimestamp(v2_time / 1000, datetime.timezone.utc).isoformat()
+    proc = run_finlake(new_lake, "restore", "bronze.ids", "--timestamp", at, check=True)
+    assert "to version 2 as version 5" in proc.stdout, proc.stdout
+    assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.ids", tmp_path / "ts"),
+                     finlake_read(new_lake, "SELECT * FROM bronze.ids AT (VERSION => 2)", tmp_path / "v2"),
+                     "restored by timestamp")
+    proc = run_finlake(new_lake, "restore", "bronze.ids", "--timestamp", "2001-01-01", check=False)
+    assert "no version at or before" in proc.stderr and "earliest commit" in proc.stderr, proc.stderr
+    assert "not a timestamp" in run_finlake(new_lake, "restore", "bronze.ids", "--timestamp", "soon",
+                                            check=False).stderr
 
 
 def test_vacuum_keeps_what_versions_need_and_what_writers_stage(new_lake, tmp_path):
@@ -76,6 +91,8 @@ def test_vacuum_keeps_what_versions_need_and_what_writers_stage(new_lake, tmp_pa
     assert old.returncode == 1 and "part-" in old.stderr  # The vacuumed version names its missing file.
     assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.v", tmp_path / "again"),
                      deltalake.DeltaTable(str(table_dir)).to_pyarrow_table(), "delta-rs after VACUUM")
+    assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.v", tmp_path / "duck"),
+                     duckdb_delta_scan(table_dir), "DuckDB delta extension after VACUUM")
 
 
 def test_optimize_compacts_small_files_without_changing_data(new_lake, tmp_path):
@@ -96,5 +113,6 @@ def test_optimize_compacts_small_files_without_changing_data(new_lake, tmp_path)
     dt = deltalake.DeltaTable(str(table_dir))
     assert len(dt.file_uris()) == 2
     assert_same_rows(dt.to_pyarrow_table(), before, "delta-rs after OPTIMIZE")
+    assert_same_rows(duckdb_delta_scan(table_dir), before, "DuckDB delta extension after OPTIMIZE")
     log = sorted((table_dir / "_delta_log").glob("*.json"))[-1].read_text()
     assert '"dataChange":false' in log and '"operation":"OPTIMIZE"' in log

@@ -315,6 +315,24 @@ Result<int64_t> DeltaLog::CommitTimestamp(const std::vector<Action>& actions, co
   return info.modified_ms;
 }
 
+Result<int64_t> DeltaLog::VersionAt(int64_t timestamp_ms) const {
+  ASSIGN_OR_RETURN(std::vector<HistoryEntry> history, History());
+  std::reverse(history.begin(), history.end());
+  int64_t previous = INT64_MIN;
+  std::optional<int64_t> chosen;
+  for (const HistoryEntry& entry : history) {
+    int64_t ts = previous == INT64_MIN ? entry.timestamp_ms : std::max(entry.timestamp_ms, previous + 1);
+    previous = ts;
+    if (ts <= timestamp_ms) chosen = entry.version;
+  }
+  if (!chosen) {
+    return Status::NotFound(table_root_ + ": no version at or before " + FormatIsoMillis(timestamp_ms) +
+                            (history.empty() ? "" : " (the earliest commit is " +
+                                                        FormatIsoMillis(history.front().timestamp_ms) + ")"));
+  }
+  return *chosen;
+}
+
 Result<std::vector<HistoryEntry>> DeltaLog::History(int64_t limit) const {
   ASSIGN_OR_RETURN(LogListing listing, ListLog(*storage_, log_dir()));
   std::vector<HistoryEntry> entries;

@@ -87,6 +87,11 @@ class DeltaLog {
   [[nodiscard]] Result<Snapshot> Load(std::optional<int64_t> version = std::nullopt) const;
   // The latest version, or NotFound for a directory without a Delta log.
   [[nodiscard]] Result<int64_t> LatestVersion() const;
+  // The latest version committed at or before `timestamp_ms`, with commit times
+  // made monotonic as Spark's DeltaHistoryManager does (a commit never counts as
+  // earlier than the one before it). NotFound, naming the earliest commit's time,
+  // when every commit is later.
+  [[nodiscard]] Result<int64_t> VersionAt(int64_t timestamp_ms) const;
   // Newest first, at most `limit` entries (0 = all that remain in the log).
   [[nodiscard]] Result<std::vector<HistoryEntry>> History(int64_t limit = 0) const;
 

@@ -215,22 +215,9 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
         return Status::InvalidArgument(qualified + ": AT (TIMESTAMP => '" + text + "') is not a timestamp");
       }
       int64_t at_ms = (*parsed)->GetInt64(0, 0);
-      ASSIGN_OR_RETURN(auto history, table.log().History());
-      // The latest commit at or before the time, with timestamps made monotonic as
-      // Spark's DeltaHistoryManager does.
-      std::reverse(history.begin(), history.end());
-      int64_t previous = INT64_MIN;
-      std::optional<int64_t> chosen;
-      for (auto& entry : history) {
-        int64_t ts = std::max(entry.timestamp_ms, previous == INT64_MIN ? entry.timestamp_ms : previous + 1);
-        previous = ts;
-        if (ts <= at_ms) chosen = entry.version;
-      }
-      if (!chosen) {
-        return Status::NotFound(qualified + ": no version at or before " + text +
-                                (history.empty() ? "" : " (the earliest commit is " + FormatIsoMillis(history.front().timestamp_ms) + ")"));
-      }
-      version = chosen;
+      auto at = table.log().VersionAt(at_ms);
+      if (!at.ok()) return at.status().WithContext(qualified + ": AT (TIMESTAMP => '" + text + "')");
+      version = *at;
     } else {
       return Status::InvalidArgument(qualified + ": unknown AT unit '" + unit + "' (use VERSION or TIMESTAMP)");
     }

