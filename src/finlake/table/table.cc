@@ -401,10 +401,38 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
   }
   auto rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(dir) + " (" + options + ")");
   if (!rows.ok()) return rows.status().WithContext(root() + ": writing data files");
+  return AddsOfWrittenFiles(snapshot, *rows, dir, &partition_of.partition_values, rows_written);
+}
+
+Result<std::vector<delta::AddFile>> Table::WriteDataFiles(const delta::Snapshot& snapshot,
+                                                          const std::string& select_sql, int64_t* rows_written) {
+  std::string options = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part-{uuid}'";
+  if (snapshot.metadata.partition_columns.empty()) {
+    options += ", FILE_SIZE_BYTES '512MB'";  // Directory mode: one file per 512 MB.
+  } else {
+    std::vector<std::string> partition;
+    for (const std::string& column : snapshot.metadata.partition_columns) partition.push_back(SqlIdentifier(column));
+    options += ", PARTITION_BY (" + Join(partition, ", ") + ")";
+  }
+  std::optional<std::string> local_root = storage_->LocalPath(root());
+  if (!local_root) return Status::Unsupported(root() + ": DuckDB writes need a storage with local paths");
+  auto rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(*local_root) + " (" + options + ")");
+  if (!rows.ok()) return rows.status().WithContext(root() + ": writing data files");
+  return AddsOfWrittenFiles(snapshot, *rows, *local_root, nullptr, rows_written);
+}
+
+Result<std::vector<delta::AddFile>> Table::AddsOfWrittenFiles(const delta::Snapshot& snapshot,
+                                                              const std::vector<std::vector<json>>& rows,
+                                                              const std::string& dir,
+                                                              const delta::PartitionValues* partition_values,
+                                                              int64_t* rows_written) {
+  std::optional<std::string> local_root = storage_->LocalPath(root());
+  if (!local_root) return Status::Unsupported(root() + ": DuckDB writes need a storage with local paths");
   std::vector<delta::AddFile> added;
   *rows_written = 0;
   int64_t now = SystemClock().NowMillis();
-  for (const auto& row : *rows) {
+  for (const auto& row : rows) {
+    // filename, count, file_size_bytes, footer_size_bytes, column_statistics, partition_keys
     std::string file = row[0].get<std::string>();
     if (!StartsWith(file, dir + "/")) return Status::Internal("DuckDB wrote " + file + " outside " + dir);
     int64_t count = row[1].get<int64_t>();
@@ -419,60 +447,13 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
     add.size = row[2].get<int64_t>();
     add.modification_time = now;
     add.data_change = true;
-    add.partition_values = partition_of.partition_values;
-    add.stats = DeltaStatsJson(snapshot.schema, snapshot.metadata.partition_columns, count, row[4]);
-    RETURN_IF_ERROR(CheckWrittenFile(snapshot, file));
-    RETURN_IF_ERROR(storage_->Sync(file));
-    *rows_written += count;
-    added.push_back(std::move(add));
-  }
-  storage_->ReachedCrashPoint(CrashPoint::kDataFileWritten);
-  return added;
-}
-
-Result<std::vector<delta::AddFile>> Table::WriteDataFiles(const delta::Snapshot& snapshot,
-                                                          const std::string& select_sql, int64_t* rows_written) {
-  std::vector<std::string> data_columns;
-  for (const StructField& field : snapshot.schema.fields) {
-    if (!IsPartitionColumn(snapshot.metadata, field.name)) data_columns.push_back(SqlIdentifier(field.name));
-  }
-  std::string options = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part-{uuid}'";
-  if (snapshot.metadata.partition_columns.empty()) {
-    options += ", FILE_SIZE_BYTES '512MB'";  // Directory mode: one file per 512 MB.
-  } else {
-    std::vector<std::string> partition;
-    for (const std::string& column : snapshot.metadata.partition_columns) partition.push_back(SqlIdentifier(column));
-    options += ", PARTITION_BY (" + Join(partition, ", ") + ")";
-  }
-  std::optional<std::string> local_root = storage_->LocalPath(root());
-  if (!local_root) return Status::Unsupported(root() + ": DuckDB writes need a storage with local paths");
-  auto rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(*local_root) + " (" + options + ")");
-  if (!rows.ok()) return rows.status().WithContext(root() + ": writing data files");
-
-  std::vector<delta::AddFile> added;
-  *rows_written = 0;
-  int64_t now = SystemClock().NowMillis();
-  for (const auto& row : *rows) {
-    // filename, count, file_size_bytes, footer_size_bytes, column_statistics, partition_keys
-    std::string file = row[0].get<std::string>();
-    if (!StartsWith(file, *local_root + "/")) {
-      return Status::Internal("DuckDB wrote " + file + " outside the table root " + *local_root);
-    }
-    int64_t count = row[1].get<int64_t>();
-    if (count == 0) {
-      // DuckDB may leave an empty file when it rotates files by size: it holds
-      // nothing, so it is not added to the table.
-      RETURN_IF_ERROR(storage_->Delete(file));
-      continue;
-    }
-    delta::AddFile add;
-    add.path = file.substr(local_root->size() + 1);
-    add.size = row[2].get<int64_t>();
-    add.modification_time = now;
-    add.data_change = true;
-    for (const std::string& column : snapshot.metadata.partition_columns) {
-      json value = row[5].is_object() && row[5].contains(column) ? row[5][column] : json();
-      add.partition_values[column] = PartitionText(snapshot.schema.Find(column)->type, value);
+    if (partition_values != nullptr) {
+      add.partition_values = *partition_values;
+    } else {
+      for (const std::string& column : snapshot.metadata.partition_columns) {
+        json value = row[5].is_object() && row[5].contains(column) ? row[5][column] : json();
+        add.partition_values[column] = PartitionText(snapshot.schema.Find(column)->type, value);
+      }
     }
     add.stats = DeltaStatsJson(snapshot.schema, snapshot.metadata.partition_columns, count, row[4]);
     RETURN_IF_ERROR(CheckWrittenFile(snapshot, file));

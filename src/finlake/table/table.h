@@ -183,6 +183,13 @@ class Table {
   [[nodiscard]] Result<std::vector<delta::AddFile>> WriteDataFiles(const delta::Snapshot& snapshot,
                                                                    const std::string& select_sql,
                                                                    int64_t* rows_written);
+  // The add actions for the files a DuckDB COPY ... RETURN_STATS wrote under
+  // `dir` (its result rows): partition values from `partition_values`, else from
+  // the rows; each file checked against the table's schema and fsynced; empty
+  // files deleted.
+  [[nodiscard]] Result<std::vector<delta::AddFile>> AddsOfWrittenFiles(
+      const delta::Snapshot& snapshot, const std::vector<std::vector<nlohmann::json>>& rows, const std::string& dir,
+      const delta::PartitionValues* partition_values, int64_t* rows_written);
   [[nodiscard]] Status CheckWrittenFile(const delta::Snapshot& snapshot, const std::string& path);
 
   Storage* storage_;
