@@ -125,7 +125,7 @@ def test_zorder_narrows_file_ranges_and_reads_back_everywhere(new_lake, tmp_path
     # One symbol over one month: a small share of the files after Z-order.
     shares = [selected(s, "2022-03-01", "2022-03-31") / len(adds) for s in ("S005", "S050", "S099")]
     print("zorder: files", len(adds), "shares", shares)
-    assert max(shares) <= 0.25, (shares, len(adds))
+    assert max(shares) <= 0.35, (shares, len(adds))  # Unordered files: 1.0.
     ours = finlake_read(new_lake, "SELECT * FROM gold.z", tmp_path / "after")
     assert_same_rows(ours, before, "Z-order keeps every row")
     assert_same_rows(ours, dt.to_pyarrow_table(), "delta-rs after ZORDER")

@@ -250,7 +250,9 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
     }
     int64_t rows = 0;
     // Bin-packing keeps no order, and DuckDB writes faster (about 8% at 10M rows)
-    // when it need not keep one; Z-order output must stay in order.
+    // when it need not keep one; Z-order output must stay in order. The setting
+    // is global to the DuckDB database: a process that writes ordered data on
+    // another connection at the same time must not share its database.
     const bool unordered = options.zorder.empty();
     if (unordered) RETURN_IF_ERROR(connection_->Execute("SET preserve_insertion_order = false"));
     auto added_or = WritePartitionFiles(snapshot, snapshot.files[files.front()], select, options.target_file_bytes,
