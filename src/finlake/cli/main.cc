@@ -497,6 +497,9 @@ int Main(int argc, char** argv) {
     options.target_file_bytes = optimize_target_bytes;
     options.where = optimize_where;
     options.zorder = SplitList(optimize_zorder);
+    if (::isatty(STDERR_FILENO)) {
+      options.progress = [](const std::string& step) { std::cerr << "optimize: " << step << "\n"; };
+    }
     auto optimized = (*table)->Optimize(options);
     if (!optimized.ok()) return Fail(optimized.status());
     if (optimized->files_removed == 0) {

@@ -225,8 +225,16 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
   std::vector<delta::Action> actions;
   delta::ReadSet read;
   int64_t now = SystemClock().NowMillis();
+  size_t partitions = 0, done = 0;
+  for (const auto& [key, files] : by_partition) partitions += options.zorder.empty() && files.size() < 2 ? 0 : 1;
   for (const auto& [key, files] : by_partition) {
     if (options.zorder.empty() && files.size() < 2) continue;  // Nothing to pack together.
+    if (options.progress) {
+      int64_t bytes = 0;
+      for (size_t index : files) bytes += snapshot.files[index].size;
+      options.progress("partition " + std::to_string(++done) + " of " + std::to_string(partitions) + ": " +
+                       std::to_string(files.size()) + " files, " + std::to_string(bytes) + " bytes");
+    }
     ScanOptions scan_options;
     scan_options.files = files;
     ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, scan_options));

@@ -155,7 +155,17 @@ TEST_F(MergeTest, ZOrderKeepsRowsAndNarrowsFiles) {
   auto sum = connection_->Query("SELECT count(*), sum(close) FROM (" + table->ScanSql(snapshot).value() + ")");
   EXPECT_EQ((*sum)->GetInt64(0, 0), 200000);
   EXPECT_EQ((*sum)->GetString(1, 0), "19999900000.0");
-  EXPECT_FALSE(table->Optimize(OptimizeOptions{64 << 10, "", {"region", "nope"}}).ok());
+  OptimizeOptions unknown;
+  unknown.zorder = {"region", "nope"};
+  auto refused = table->Optimize(unknown);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("zorder column 'nope'"), std::string::npos) << refused.status().message();
+  // Progress is reported per partition rewritten.
+  std::vector<std::string> steps;
+  options.progress = [&steps](const std::string& step) { steps.push_back(step); };
+  ASSERT_TRUE(table->Optimize(options).ok());
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].rfind("partition 1 of 1: ", 0), 0u) << steps[0];
 }
 
 TEST_F(MergeTest, DeleteConflictsWithAConcurrentAppendOfAMatchingRowOnly) {
