@@ -80,32 +80,54 @@ std::optional<std::string> PartitionText(const DataType& type, const json& value
 // stats show a value for them (a min or max, or fewer nulls than rows). A writer
 // cannot have seen a value in a column the file lacks; a null count alone proves
 // nothing, since a writer may report all-null for a column it did not write.
-std::set<std::string> ColumnsProvenByStats(const delta::Snapshot& snapshot, const std::vector<size_t>& chosen) {
-  std::set<std::string> wanted, proven;
+// Adds to `proven` the wanted columns one file's stats show a value for.
+void ProveColumnsOfFile(const delta::AddFile& file, const std::set<std::string>& wanted,
+                        std::set<std::string>& proven) {
+  if (!file.stats) return;
+  json stats = json::parse(*file.stats, nullptr, false);
+  if (!stats.is_object()) return;
+  int64_t records = stats.value("numRecords", int64_t{-1});
+  auto prove = [&](const char* key, bool by_null_count) {
+    if (!stats.contains(key) || !stats[key].is_object()) return;
+    for (const auto& [name, value] : stats[key].items()) {
+      if (by_null_count && !(value.is_number_integer() && records >= 0 && value.get<int64_t>() < records)) continue;
+      if (!by_null_count && value.is_null()) continue;
+      std::string lower = ToLower(name);
+      if (wanted.count(lower)) proven.insert(lower);
+    }
+  };
+  prove("minValues", false);
+  prove("maxValues", false);
+  prove("nullCount", true);
+}
+
+std::set<std::string> DataColumns(const delta::Snapshot& snapshot) {
+  std::set<std::string> wanted;
   for (const StructField& field : snapshot.schema.fields) {
     if (!IsPartitionColumn(snapshot.metadata, field.name)) wanted.insert(ToLower(field.name));
   }
+  return wanted;
+}
+
+std::set<std::string> ColumnsProvenByStats(const delta::Snapshot& snapshot, const std::vector<size_t>& chosen) {
+  std::set<std::string> wanted = DataColumns(snapshot), proven;
   for (size_t index : chosen) {
     if (proven.size() == wanted.size()) break;
-    const auto& stats_text = snapshot.files[index].stats;
-    if (!stats_text) continue;
-    json stats = json::parse(*stats_text, nullptr, false);
-    if (!stats.is_object()) continue;
-    int64_t records = stats.value("numRecords", int64_t{-1});
-    auto prove = [&](const char* key, bool by_null_count) {
-      if (!stats.contains(key) || !stats[key].is_object()) return;
-      for (const auto& [name, value] : stats[key].items()) {
-        if (by_null_count && !(value.is_number_integer() && records >= 0 && value.get<int64_t>() < records)) continue;
-        if (!by_null_count && value.is_null()) continue;
-        std::string lower = ToLower(name);
-        if (wanted.count(lower)) proven.insert(lower);
-      }
-    };
-    prove("minValues", false);
-    prove("maxValues", false);
-    prove("nullCount", true);
+    ProveColumnsOfFile(snapshot.files[index], wanted, proven);
   }
   return proven;
+}
+
+// Whether the stats of every file among `chosen` prove that it holds every data
+// column: then the files need no name-based union of their schemas.
+bool EveryFileHoldsEveryColumn(const delta::Snapshot& snapshot, const std::vector<size_t>& chosen) {
+  std::set<std::string> wanted = DataColumns(snapshot);
+  for (size_t index : chosen) {
+    std::set<std::string> proven;
+    ProveColumnsOfFile(snapshot.files[index], wanted, proven);
+    if (proven.size() != wanted.size()) return false;
+  }
+  return true;
 }
 
 Status ValidateSpec(const CreateSpec& spec) {
@@ -517,6 +539,23 @@ Status Table::CheckWrittenFile(const delta::Snapshot& snapshot, const std::strin
   return Status::Ok();
 }
 
+bool Table::FileHasTableTypes(const delta::Snapshot& snapshot, const std::string& path) {
+  auto described = connection_->Describe("SELECT * FROM read_parquet(" + SqlQuote(path) + ")");
+  if (!described.ok()) return false;
+  std::map<std::string, std::string> types;
+  for (const auto& [name, type] : *described) types[ToLower(name)] = type;
+  for (const StructField& field : snapshot.schema.fields) {
+    if (field.type.IsNested()) return false;
+    if (IsPartitionColumn(snapshot.metadata, field.name)) continue;
+    auto it = types.find(ToLower(field.name));
+    if (it == types.end()) return false;
+    std::string expected = delta::ToDuckDbType(field.type);
+    bool both_timestamps = StartsWith(it->second, "TIMESTAMP") && StartsWith(expected, "TIMESTAMP");
+    if (it->second != expected && !both_timestamps) return false;
+  }
+  return true;
+}
+
 Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot, const ScanOptions& options) {
   std::optional<std::string> local_root = storage_->LocalPath(root());
   if (!local_root) return Status::Unsupported(root() + ": DuckDB reads need a storage with local paths");
@@ -554,12 +593,20 @@ Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot, const ScanOp
   for (const std::string& path : paths) quoted.push_back(SqlQuote(path));
   // The VALUES table joins each file to its partition values (and index) by name.
   bool joined = !snapshot.metadata.partition_columns.empty() || options.with_file_index;
+  // DuckDB binds a multi-file scan to the first file's schema and maps the
+  // others' columns to it by name; union_by_name instead reads every footer
+  // before the scan starts (0.6 s of CPU for 10,000 files). That pass is only
+  // skipped when it cannot matter: the stats prove that every file holds every
+  // column, and the first file's types are the table's own, so later files only
+  // ever cast to the table's types.
+  bool uniform = chosen.size() > 1 && EveryFileHoldsEveryColumn(snapshot, chosen) &&
+                 FileHasTableTypes(snapshot, paths[0]);
   std::string scan = "read_parquet([" + Join(quoted, ", ") + "]" + (joined ? ", filename=true" : "") +
-                     ", hive_partitioning=false, union_by_name=true)";
+                     ", hive_partitioning=false" + (uniform ? "" : ", union_by_name=true") + ")";
   // Which data columns the files hold: a column added later is null in older
   // files, and one no file holds must not be named in the scan. The files' stats
   // usually prove every column present; otherwise DuckDB reads every footer.
-  std::set<std::string> present = ColumnsProvenByStats(snapshot, chosen);
+  std::set<std::string> present = uniform ? DataColumns(snapshot) : ColumnsProvenByStats(snapshot, chosen);
   bool all_proven = true;
   for (const StructField& field : snapshot.schema.fields) {
     if (!IsPartitionColumn(snapshot.metadata, field.name) && !present.count(ToLower(field.name))) all_proven = false;

@@ -194,6 +194,10 @@ class Table {
       const delta::Snapshot& snapshot, const std::vector<std::vector<nlohmann::json>>& rows, const std::string& dir,
       const delta::PartitionValues* partition_values, int64_t* rows_written);
   [[nodiscard]] Status CheckWrittenFile(const delta::Snapshot& snapshot, const std::string& path);
+  // Whether the data file at `path` holds every data column of the table with the
+  // DuckDB type of its Delta type (a timestamp with or without zone). False for
+  // tables with nested columns and for any file DuckDB cannot describe.
+  bool FileHasTableTypes(const delta::Snapshot& snapshot, const std::string& path);
 
   Storage* storage_;
   engine::Database* database_;
