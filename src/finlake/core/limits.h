@@ -95,4 +95,9 @@ inline constexpr int kYahooQuoteSymbolsMax = 50;
 // "staged" files) must not lose them. No finlake commit takes an hour.
 inline constexpr int64_t kVacuumInFlightGraceMs = 3600 * 1000;
 
+// Threads one analytics::ForEachSymbol call may start: indicator kernels are
+// memory-bound, so past a socket's cores more threads only add start-up cost; a
+// larger request is a caller's bug, not a wish.
+inline constexpr int32_t kIndicatorThreadsMax = 256;
+
 }  // namespace finlake::limits
