@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "finlake/core/status.h"
 #include "finlake/ingest/file_inbox.h"
@@ -37,6 +38,11 @@ int IngestAlphaVantage(const std::string& lake_dir, const IngestArgs& args);
 int IngestFiles(const std::string& lake_dir, const ingest::InboxOptions& given);
 int IngestGenerated(const std::string& lake_dir, IngestArgs args, uint64_t seed);
 int ServeGenerator(int port, uint64_t seed, int64_t seconds);
+// `finlake models list|run|status [MODEL...]`: the built-in silver model
+// (silver.bars_1d, from bronze; configured by `silver:` in finlake.yaml) and
+// gold.daily_features; `full_rebuild` recomputes every symbol.
+int Models(const std::string& lake_dir, const std::string& action, const std::vector<std::string>& models,
+           bool full_rebuild);
 // The main job of `make run`.
 int Demo(const std::string& lake_dir);
 

@@ -312,6 +312,16 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--seed", serve_seed, "Generator seed")->capture_default_str();
   serve_cmd->add_option("--seconds", serve_seconds, "Stop after this many seconds (0: run until interrupted)");
 
+  auto* models_cmd = app.add_subcommand("models", "Transforms from bronze to silver and gold: list, run, status");
+  std::string models_action = "list";
+  std::vector<std::string> models_names;
+  models_cmd->add_option("action", models_action, "list, run or status")
+      ->check(CLI::IsMember({"list", "run", "status"}))
+      ->capture_default_str();
+  models_cmd->add_option("models", models_names, "Models to run (default: all), e.g. silver.bars_1d");
+  bool models_full = false;
+  models_cmd->add_flag("--full-rebuild", models_full, "Recompute every symbol of gold.daily_features, not only the changed ones");
+
   auto* demo = app.add_subcommand("demo", "The main job on an embedded lake: synthetic daily bars and queries");
 
   try {
@@ -332,6 +342,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (demo->parsed()) return Demo(lake_dir);
+  if (models_cmd->parsed()) return Models(lake_dir, models_action, models_names, models_full);
   if (yahoo_cmd->parsed()) {
     if (Status status = ApplySourceConfig(GivenOptions(yahoo_cmd), lake_dir, "yahoo", &yahoo_args); !status.ok()) return Fail(status);
     return yahoo_quotes ? IngestYahooQuotes(lake_dir, yahoo_args) : IngestYahoo(lake_dir, yahoo_args);

@@ -217,7 +217,12 @@ std::string MarketGenerator::YahooChart(const std::string& symbol, const std::st
       std::snprintf(ratio, sizeof(ratio), "%g:1", action.ratio);
       splits[key] = {{"date", date}, {"numerator", action.ratio}, {"denominator", 1}, {"splitRatio", ratio}};
     } else {
-      dividends[key] = {{"amount", action.amount}, {"date", date}};
+      // Yahoo's dividend amounts are on the split scale of the request, like its prices.
+      double scale = 1.0;
+      for (const GeneratedAction& split : series.actions) {
+        if (split.split && split.ex_date > action.ex_date) scale *= split.ratio;
+      }
+      dividends[key] = {{"amount", action.amount / scale}, {"date", date}};
     }
   }
   int64_t last_close_s = period2;

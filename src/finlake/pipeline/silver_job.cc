@@ -1,0 +1,567 @@
+// The bronze -> silver job for daily bars (silver_job.h).
+#include "finlake/pipeline/silver_job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include <date/date.h>
+
+#include "finlake/analytics/adjustment.h"
+#include "finlake/calendar/exchange_calendar.h"
+#include "finlake/core/clock.h"
+#include "finlake/core/scratch_dir.h"
+#include "finlake/core/strings.h"
+#include "finlake/delta/schema.h"
+
+namespace finlake::pipeline {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kBars = "silver.bars_1d";
+constexpr const char* kActions = "silver.corporate_actions";
+constexpr const char* kSymbols = "silver.symbols";
+constexpr const char* kQuarantine = "silver.quarantine";
+
+using Columns = std::vector<std::pair<std::string, std::string>>;  // (name, DuckDB type)
+
+const Columns kBarsColumns = {
+    {"symbol", "VARCHAR"},  {"session_date", "DATE"}, {"ts", "TIMESTAMP WITH TIME ZONE"},
+    {"open", "DOUBLE"},     {"high", "DOUBLE"},       {"low", "DOUBLE"},
+    {"close", "DOUBLE"},    {"adj_close", "DOUBLE"},  {"volume", "BIGINT"},
+    {"currency", "VARCHAR"}, {"exchange", "VARCHAR"}, {"region", "VARCHAR"},
+    {"source", "VARCHAR"},  {"ingested_at", "TIMESTAMP WITH TIME ZONE"}};
+const Columns kActionsColumns = {{"symbol", "VARCHAR"},  {"ex_date", "DATE"},       {"kind", "VARCHAR"},
+                                 {"split_ratio", "DOUBLE"}, {"cash_amount", "DOUBLE"}, {"currency", "VARCHAR"},
+                                 {"source", "VARCHAR"}};
+const Columns kSymbolsColumns = {{"symbol", "VARCHAR"}, {"name", "VARCHAR"},        {"exchange", "VARCHAR"},
+                                 {"region", "VARCHAR"}, {"currency", "VARCHAR"},    {"asset_class", "VARCHAR"},
+                                 {"active", "BOOLEAN"}};
+// Contracts' columns, then the symbol and a readable detail of the broken rule.
+const Columns kQuarantineColumns = {{"source_table", "VARCHAR"}, {"rule", "VARCHAR"},
+                                    {"row", "VARCHAR"},          {"source", "VARCHAR"},
+                                    {"detected_at", "TIMESTAMP WITH TIME ZONE"}, {"symbol", "VARCHAR"},
+                                    {"detail", "VARCHAR"}};
+
+Status EnsureTable(sql::Lake* lake, const std::string& name, const Columns& columns, const std::string& description) {
+  auto table = lake->OpenTable(name);
+  if (table.ok()) return Status::Ok();
+  if (table.status().code() != StatusCode::kNotFound) return table.status();
+  table::CreateSpec spec;
+  for (const auto& [column, type] : columns) {
+    ASSIGN_OR_RETURN(delta::DataType delta_type, delta::FromDuckDbType(type, column));
+    spec.schema.fields.push_back(delta::StructField{column, delta_type, true, json::object()});
+  }
+  spec.description = description;
+  return lake->CreateTable(name, spec, "finlake").status();
+}
+
+// Rows through a JSON-lines file: a SELECT with the columns' types.
+class RowFile {
+ public:
+  RowFile(const ScratchDir& scratch, const std::string& name, const Columns& columns)
+      : path_(scratch.path() + "/" + name + ".jsonl"), columns_(columns), out_(path_) {}
+  void Add(const json& row) {
+    out_ << row.dump() << '\n';
+    ++rows_;
+  }
+  int64_t rows() const { return rows_; }
+  Result<std::string> Select() {
+    out_.close();
+    if (!out_) return Status::IOError("cannot write " + path_);
+    std::vector<std::string> types, select;
+    for (const auto& [name, type] : columns_) {
+      bool time = type == "TIMESTAMP WITH TIME ZONE";
+      types.push_back(SqlQuote(name) + ": " + SqlQuote(time ? "BIGINT" : type));
+      select.push_back(time ? "make_timestamptz(" + SqlIdentifier(name) + " * 1000) AS " + SqlIdentifier(name)
+                            : SqlIdentifier(name));
+    }
+    return "SELECT " + Join(select, ", ") + " FROM read_json(" + SqlQuote(path_) +
+           ", format='newline_delimited', columns={" + Join(types, ", ") + "})";
+  }
+
+ private:
+  std::string path_;
+  const Columns& columns_;
+  std::ofstream out_;
+  int64_t rows_ = 0;
+};
+
+int64_t NowMs(const SilverOptions& options) { return options.now_ms > 0 ? options.now_ms : SystemClock().NowMillis(); }
+
+// Which payloads are daily bars, and how to read them.
+Result<std::optional<ParsedPayload>> ParsePayload(const std::string& request_key, const std::string& payload,
+                                                  const PayloadContext& context) {
+  json key = json::parse(request_key, nullptr, false);
+  if (!key.is_object()) return std::optional<ParsedPayload>();
+  std::string api = key.value("api", "");
+  if (api == "chart" && key.value("interval", "") == "1d") {
+    ASSIGN_OR_RETURN(ParsedPayload parsed, ParseYahooDaily(payload, context));
+    return std::optional<ParsedPayload>(std::move(parsed));
+  }
+  std::string function = key.value("function", "");
+  if (api == "alphavantage" && (function == "TIME_SERIES_DAILY" || function == "TIME_SERIES_DAILY_ADJUSTED")) {
+    ASSIGN_OR_RETURN(ParsedPayload parsed,
+                     ParseAlphaVantageDaily(payload, function, key.value("datatype", "json"), context));
+    return std::optional<ParsedPayload>(std::move(parsed));
+  }
+  return std::optional<ParsedPayload>();
+}
+
+// A row of silver.bars_1d in memory, with where it came from.
+struct Candidate {
+  DailyBar bar;
+  double adj_close = NAN;
+  bool existing = false;  // Read from silver.bars_1d (already on the known split scale).
+};
+
+struct Action {
+  CorporateAction action;
+  bool existing = false;
+};
+
+bool SameBar(const Candidate& a, const Candidate& b) {
+  auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+  const DailyBar &x = a.bar, &y = b.bar;
+  return x.ts_ms == y.ts_ms && same(x.open, y.open) && same(x.high, y.high) && same(x.low, y.low) &&
+         same(x.close, y.close) && same(a.adj_close, b.adj_close) && x.volume == y.volume &&
+         x.currency == y.currency && x.exchange == y.exchange && x.region == y.region && x.source == y.source &&
+         x.fetched_at_ms == y.fetched_at_ms;
+}
+
+// Puts a row on the scale after `splits` (sorted by ex-date): its prices are
+// divided, and its volume multiplied, by the ratio of each split after `day`
+// that a row adjusted as of `as_of` (nullopt: as traded) does not include yet,
+// one split at a time in ex-date order. One split at a time, with the volume
+// rounded at each, gives the same bits whether the splits arrive in one run or
+// over several: incremental runs equal a full rebuild.
+void ApplyPendingSplits(const std::vector<CorporateAction>& splits, Day day, std::optional<Day> as_of,
+                        double* prices[], size_t price_count, int64_t* volume) {
+  for (const CorporateAction& split : splits) {
+    if (split.ex_date <= day || (as_of && split.ex_date <= *as_of)) continue;
+    for (size_t i = 0; i < price_count; ++i) *prices[i] /= split.split_ratio;
+    if (volume != nullptr) *volume = std::llround(static_cast<double>(*volume) * split.split_ratio);
+  }
+}
+
+void ApplyPendingSplits(const std::vector<CorporateAction>& splits, std::optional<Day> as_of, DailyBar* bar) {
+  double* prices[] = {&bar->open, &bar->high, &bar->low, &bar->close};
+  ApplyPendingSplits(splits, bar->session_date, as_of, prices, 4, &bar->volume);
+}
+
+std::string SymbolList(const std::set<std::string>& symbols) {
+  std::vector<std::string> quoted;
+  for (const std::string& s : symbols) quoted.push_back(SqlQuote(s));
+  return Join(quoted, ", ");
+}
+
+class SourceRun {
+ public:
+  SourceRun(sql::Lake* lake, const SilverOptions& options, engine::Connection* connection)
+      : lake_(lake), options_(options), connection_(connection) {}
+
+  Result<SilverSourceResult> Run(const std::string& bronze_name);
+
+ private:
+  Status ReadBronze(const std::string& bronze_name, const delta::Snapshot& bronze_now, int64_t consumed,
+                    table::Table& bronze);
+  Status LoadExisting(const std::set<std::string>& symbols);
+  bool IsSession(const std::string& exchange, Day day) const;
+  int Rank(const std::string& source) const;
+  void Quarantine(const Rejected& rejected, const std::string& source);
+
+  sql::Lake* lake_;
+  const SilverOptions& options_;
+  engine::Connection* connection_;
+  SilverSourceResult result_;
+  std::string bronze_name_;
+  int64_t now_ms_ = 0;
+  std::vector<Candidate> fresh_;                 // Complete, valid bars of this run.
+  std::vector<CorporateAction> fresh_actions_;
+  std::map<std::string, SymbolInfo> fresh_symbols_;
+  std::vector<std::pair<Rejected, std::string>> rejected_;  // (row, source)
+  std::map<std::string, std::vector<Candidate>> existing_;  // By symbol.
+  std::map<std::string, std::vector<CorporateAction>> existing_actions_;
+  std::optional<calendar::ExchangeCalendar> nyse_;
+};
+
+bool SourceRun::IsSession(const std::string& exchange, Day day) const {
+  static const std::set<std::string> kUs = {"XNYS", "XNAS", "ARCX", "XASE", "BATS"};
+  if (kUs.count(exchange) && nyse_) return nyse_->IsSession(day);
+  if (exchange == "CCC") return true;  // Crypto trades every day.
+  unsigned weekday = date::weekday{day}.c_encoding();
+  return weekday != 0 && weekday != 6;
+}
+
+int SourceRun::Rank(const std::string& source) const {
+  auto it = std::find(options_.precedence.begin(), options_.precedence.end(), source);
+  return it == options_.precedence.end() ? static_cast<int>(options_.precedence.size())
+                                         : static_cast<int>(it - options_.precedence.begin());
+}
+
+void SourceRun::Quarantine(const Rejected& rejected, const std::string& source) {
+  rejected_.emplace_back(rejected, source);
+}
+
+Status SourceRun::ReadBronze(const std::string& bronze_name, const delta::Snapshot& bronze_now, int64_t consumed,
+                             table::Table& bronze) {
+  // The files added since the consumed version. A version whose log is gone
+  // (cleaned up) means reading everything again: the job is idempotent.
+  std::set<std::string> seen;
+  if (consumed >= 0) {
+    auto before = bronze.Load(consumed);
+    if (before.ok()) {
+      for (const delta::AddFile& file : before->files) seen.insert(file.path);
+    }
+  }
+  table::Table::ScanOptions scan_options;
+  std::vector<size_t> fresh;
+  for (size_t i = 0; i < bronze_now.files.size(); ++i) {
+    if (!seen.count(bronze_now.files[i].path)) fresh.push_back(i);
+  }
+  if (fresh.empty()) return Status::Ok();
+  scan_options.files = fresh;
+  ASSIGN_OR_RETURN(std::string scan, bronze.ScanSql(bronze_now, scan_options));
+  ASSIGN_OR_RETURN(auto rows, connection_->Query(
+                                  "SELECT symbol, request_key, region, epoch_ms(fetched_at), http_status, payload, "
+                                  "payload_encoding FROM (" + scan + ") ORDER BY fetched_at, symbol"));
+  std::string source = bronze_name.substr(std::string("bronze.").size());
+  if (EndsWith(source, "_raw")) source = source.substr(0, source.size() - 4);
+  Day today{date::floor<date::days>(std::chrono::system_clock::time_point{std::chrono::milliseconds{now_ms_}})
+                .time_since_epoch()};
+  ValidationOptions validation;
+  validation.today = today + std::chrono::days{1};  // Asian sessions are a day ahead of UTC.
+  validation.is_session = [this](const std::string& exchange, Day day) { return IsSession(exchange, day); };
+  for (int64_t r = 0; r < rows->row_count(); ++r) {
+    ++result_.payloads;
+    if (rows->GetInt64(4, r) != 200 || rows->GetString(6, r) != "utf-8") {
+      ++result_.payloads_skipped;
+      continue;
+    }
+    PayloadContext context{source, rows->GetString(0, r), rows->GetString(2, r), rows->GetInt64(3, r)};
+    std::string key = rows->GetString(1, r);
+    auto parsed = ParsePayload(key, rows->GetString(5, r), context);
+    if (!parsed.ok()) {
+      ++result_.payloads_unreadable;
+      Quarantine({context.symbol, "payload_parses", json{{"request_key", key}, {"fetched_at_ms", context.fetched_at_ms}},
+                  parsed.status().message()},
+                 source);
+      continue;
+    }
+    if (!*parsed) {
+      ++result_.payloads_skipped;
+      continue;
+    }
+    ParsedPayload& payload = **parsed;
+    for (Rejected& rejected : payload.rejected) Quarantine(rejected, source);
+    for (DailyBar& bar : payload.bars) {
+      ++result_.bars;
+      if (auto broken = ValidateBar(bar, validation)) {
+        Quarantine(*broken, source);
+        continue;
+      }
+      if (!bar.complete) {
+        ++result_.held_back;
+        continue;
+      }
+      fresh_.push_back(Candidate{std::move(bar), NAN, false});
+    }
+    for (CorporateAction& action : payload.actions) fresh_actions_.push_back(std::move(action));
+    if (payload.symbol) fresh_symbols_[payload.symbol->symbol] = *payload.symbol;
+  }
+  return Status::Ok();
+}
+
+Status SourceRun::LoadExisting(const std::set<std::string>& symbols) {
+  if (symbols.empty()) return Status::Ok();
+  for (const auto& [name, map] : {std::pair<const char*, int>{kBars, 0}, {kActions, 1}}) {
+    ASSIGN_OR_RETURN(auto table, lake_->OpenTable(name));
+    ASSIGN_OR_RETURN(delta::Snapshot snapshot, table->Load());
+    ASSIGN_OR_RETURN(std::string scan, table->ScanSql(snapshot));
+    if (map == 0) {
+      ASSIGN_OR_RETURN(auto rows, connection_->Query(
+                                      "SELECT symbol, session_date::VARCHAR, epoch_ms(ts), open, high, low, close, "
+                                      "adj_close, volume, currency, exchange, region, source, epoch_ms(ingested_at) "
+                                      "FROM (" + scan + ") WHERE symbol IN (" + SymbolList(symbols) + ")"));
+      for (int64_t r = 0; r < rows->row_count(); ++r) {
+        Candidate c;
+        c.existing = true;
+        DailyBar& bar = c.bar;
+        bar.symbol = rows->GetString(0, r);
+        ASSIGN_OR_RETURN(bar.session_date, ParseDay(rows->GetString(1, r)));
+        bar.ts_ms = rows->GetInt64(2, r);
+        duckdb_result* raw = rows->raw();
+        bar.open = duckdb_value_double(raw, 3, r);
+        bar.high = duckdb_value_double(raw, 4, r);
+        bar.low = duckdb_value_double(raw, 5, r);
+        bar.close = duckdb_value_double(raw, 6, r);
+        c.adj_close = rows->IsNull(7, r) ? NAN : duckdb_value_double(raw, 7, r);
+        bar.volume = rows->GetInt64(8, r);
+        bar.currency = rows->GetString(9, r);
+        bar.exchange = rows->GetString(10, r);
+        bar.region = rows->GetString(11, r);
+        bar.source = rows->GetString(12, r);
+        bar.fetched_at_ms = rows->GetInt64(13, r);
+        existing_[bar.symbol].push_back(std::move(c));
+      }
+    } else {
+      ASSIGN_OR_RETURN(auto rows, connection_->Query(
+                                      "SELECT symbol, ex_date::VARCHAR, kind, split_ratio, cash_amount, currency, "
+                                      "source FROM (" + scan + ") WHERE symbol IN (" + SymbolList(symbols) + ")"));
+      for (int64_t r = 0; r < rows->row_count(); ++r) {
+        CorporateAction a;
+        a.symbol = rows->GetString(0, r);
+        ASSIGN_OR_RETURN(a.ex_date, ParseDay(rows->GetString(1, r)));
+        a.kind = rows->GetString(2, r);
+        a.split_ratio = duckdb_value_double(rows->raw(), 3, r);
+        a.cash_amount = duckdb_value_double(rows->raw(), 4, r);
+        a.currency = rows->GetString(5, r);
+        a.source = rows->GetString(6, r);
+        existing_actions_[a.symbol].push_back(std::move(a));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+json BarRow(const Candidate& c) {
+  const DailyBar& b = c.bar;
+  return {{"symbol", b.symbol},     {"session_date", DayText(b.session_date)},
+          {"ts", b.ts_ms},          {"open", b.open},
+          {"high", b.high},         {"low", b.low},
+          {"close", b.close},       {"adj_close", std::isnan(c.adj_close) ? json() : json(c.adj_close)},
+          {"volume", b.volume},     {"currency", b.currency},
+          {"exchange", b.exchange}, {"region", b.region},
+          {"source", b.source},     {"ingested_at", b.fetched_at_ms}};
+}
+
+Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
+  bronze_name_ = bronze_name;
+  result_.bronze_table = bronze_name;
+  now_ms_ = NowMs(options_);
+  if (auto nyse = calendar::ExchangeCalendar::Builtin("XNYS"); nyse.ok()) nyse_ = std::move(*nyse);
+  ASSIGN_OR_RETURN(auto bronze, lake_->OpenTable(bronze_name));
+  ASSIGN_OR_RETURN(delta::Snapshot bronze_now, bronze->Load());
+  result_.bronze_version = bronze_now.version;
+  ASSIGN_OR_RETURN(auto bars_table, lake_->OpenTable(kBars));
+  ASSIGN_OR_RETURN(delta::Snapshot bars_snapshot, bars_table->Load());
+  std::string app_id = std::string("finlake.") + kBars + ":" + bronze_name;
+  int64_t consumed = -1;
+  if (auto it = bars_snapshot.txns.find(app_id); it != bars_snapshot.txns.end()) consumed = it->second.version;
+  if (consumed >= bronze_now.version) return result_;
+  RETURN_IF_ERROR(ReadBronze(bronze_name, bronze_now, consumed, *bronze));
+
+  // Symbols this run touches: their whole history is recomputed in memory.
+  std::set<std::string> symbols;
+  for (const Candidate& c : fresh_) symbols.insert(c.bar.symbol);
+  for (const CorporateAction& a : fresh_actions_) symbols.insert(a.symbol);
+  RETURN_IF_ERROR(LoadExisting(symbols));
+
+  std::map<std::string, std::vector<Candidate>> fresh_by_symbol;
+  for (Candidate& c : fresh_) fresh_by_symbol[c.bar.symbol].push_back(std::move(c));
+  std::map<std::string, std::vector<CorporateAction>> fresh_actions_by_symbol;
+  for (CorporateAction& a : fresh_actions_) fresh_actions_by_symbol[a.symbol].push_back(std::move(a));
+
+  ScratchDir scratch("finlake-silver-");
+  RowFile bar_rows(scratch, "bars", kBarsColumns), action_rows(scratch, "actions", kActionsColumns),
+      symbol_rows(scratch, "symbols", kSymbolsColumns), quarantine_rows(scratch, "quarantine", kQuarantineColumns);
+
+  for (const std::string& symbol : symbols) {
+    std::vector<Candidate>& old_rows = existing_[symbol];
+    std::vector<CorporateAction>& old_actions = existing_actions_[symbol];
+    std::vector<CorporateAction>& new_actions = fresh_actions_by_symbol[symbol];
+    // Splits: the known ones, plus those this run found (by ex-date).
+    std::vector<CorporateAction> known_splits, all_splits;
+    for (const CorporateAction& a : old_actions) {
+      if (a.kind == "split") known_splits.push_back(a);
+    }
+    all_splits = known_splits;
+    std::vector<CorporateAction> new_splits;
+    for (const CorporateAction& a : new_actions) {
+      if (a.kind != "split") continue;
+      bool known = std::any_of(all_splits.begin(), all_splits.end(),
+                               [&](const CorporateAction& s) { return s.ex_date == a.ex_date; });
+      if (!known) {
+        all_splits.push_back(a);
+        new_splits.push_back(a);
+      }
+    }
+    // Every price on the latest split's scale.
+    auto by_ex_date = [](const CorporateAction& a, const CorporateAction& b) { return a.ex_date < b.ex_date; };
+    std::sort(new_splits.begin(), new_splits.end(), by_ex_date);
+    std::sort(all_splits.begin(), all_splits.end(), by_ex_date);
+    std::vector<Candidate> rows = old_rows;
+    for (Candidate& c : rows) ApplyPendingSplits(new_splits, std::nullopt, &c.bar);
+    for (Candidate c : fresh_by_symbol[symbol]) {
+      ApplyPendingSplits(all_splits, c.bar.split_adjusted_as_of, &c.bar);
+      rows.push_back(std::move(c));
+    }
+    // Actions on the same scale; the newest fetch of an (ex_date, kind) wins.
+    std::map<std::pair<Day, std::string>, CorporateAction> actions;
+    for (CorporateAction a : old_actions) {
+      double* amount[] = {&a.cash_amount};
+      if (a.kind == "dividend") ApplyPendingSplits(new_splits, a.ex_date, std::nullopt, amount, 1, nullptr);
+      actions[{a.ex_date, a.kind}] = a;
+    }
+    for (CorporateAction a : new_actions) {
+      double* amount[] = {&a.cash_amount};
+      if (a.kind == "dividend") ApplyPendingSplits(all_splits, a.ex_date, a.split_adjusted_as_of, amount, 1, nullptr);
+      actions[{a.ex_date, a.kind}] = a;
+    }
+    // One row per session: precedence, then the latest fetch; new beats stored on a tie.
+    std::sort(rows.begin(), rows.end(), [&](const Candidate& a, const Candidate& b) {
+      if (a.bar.session_date != b.bar.session_date) return a.bar.session_date < b.bar.session_date;
+      int ra = Rank(a.bar.source), rb = Rank(b.bar.source);
+      if (ra != rb) return ra < rb;
+      if (a.bar.fetched_at_ms != b.bar.fetched_at_ms) return a.bar.fetched_at_ms > b.bar.fetched_at_ms;
+      return !a.existing && b.existing;
+    });
+    std::vector<Candidate> winners;
+    for (size_t i = 0; i < rows.size();) {
+      size_t j = i;
+      while (j < rows.size() && rows[j].bar.session_date == rows[i].bar.session_date) ++j;
+      // A new row that jumps from the previous session's close with no
+      // corporate action in between is flagged; the next candidate stands.
+      for (size_t k = i; k < j; ++k) {
+        Candidate& c = rows[k];
+        if (!c.existing && !winners.empty() && options_.jump_threshold > 0) {
+          const Candidate& previous = winners.back();
+          double move = c.bar.close / previous.bar.close - 1;
+          bool action_between = std::any_of(actions.begin(), actions.end(), [&](const auto& entry) {
+            return entry.first.first > previous.bar.session_date && entry.first.first <= c.bar.session_date;
+          });
+          if (std::fabs(move) > options_.jump_threshold && !action_between) {
+            char detail[160];
+            std::snprintf(detail, sizeof detail, "close %.6g moved %+.1f%% from %.6g on %s with no split or dividend",
+                          c.bar.close, move * 100, previous.bar.close, DayText(previous.bar.session_date).c_str());
+            Quarantine({symbol, "jump_without_corporate_action", BarJson(c.bar), detail}, c.bar.source);
+            continue;
+          }
+        }
+        winners.push_back(c);
+        break;
+      }
+      i = j;
+    }
+    // adj_close from the dividends (CRSP), all on one scale.
+    std::vector<Day> dates;
+    std::vector<double> closes, adjusted(winners.size());
+    for (const Candidate& c : winners) {
+      dates.push_back(c.bar.session_date);
+      closes.push_back(c.bar.close);
+    }
+    std::vector<analytics::CorporateAction> dividends;
+    for (const auto& [key, a] : actions) {
+      if (a.kind == "dividend") dividends.push_back(analytics::CorporateAction::Dividend(a.ex_date, a.cash_amount));
+    }
+    RETURN_IF_ERROR(analytics::BackAdjustedClose(dates, closes, dividends, /*close_is_split_adjusted=*/true, adjusted)
+                        .WithContext("adjusting " + symbol));
+    std::map<Day, const Candidate*> stored;
+    for (const Candidate& c : old_rows) stored[c.bar.session_date] = &c;
+    for (size_t i = 0; i < winners.size(); ++i) {
+      winners[i].adj_close = adjusted[i];
+      auto it = stored.find(winners[i].bar.session_date);
+      if (it != stored.end() && SameBar(winners[i], *it->second)) continue;
+      bar_rows.Add(BarRow(winners[i]));
+    }
+    // Actions that are new or changed.
+    std::map<std::pair<Day, std::string>, const CorporateAction*> stored_actions;
+    for (const CorporateAction& a : old_actions) stored_actions[{a.ex_date, a.kind}] = &a;
+    for (const auto& [key, a] : actions) {
+      auto it = stored_actions.find(key);
+      if (it != stored_actions.end() && it->second->split_ratio == a.split_ratio &&
+          it->second->cash_amount == a.cash_amount && it->second->source == a.source) {
+        continue;
+      }
+      action_rows.Add({{"symbol", a.symbol}, {"ex_date", DayText(a.ex_date)}, {"kind", a.kind},
+                       {"split_ratio", a.split_ratio}, {"cash_amount", a.cash_amount}, {"currency", a.currency},
+                       {"source", a.source}});
+    }
+  }
+  for (const auto& [symbol, info] : fresh_symbols_) {
+    symbol_rows.Add({{"symbol", info.symbol}, {"name", info.name}, {"exchange", info.exchange},
+                     {"region", info.region}, {"currency", info.currency}, {"asset_class", info.asset_class},
+                     {"active", info.active}});
+  }
+  for (const auto& [rejected, source] : rejected_) {
+    quarantine_rows.Add({{"source_table", bronze_name}, {"rule", rejected.rule}, {"row", rejected.row.dump()},
+                         {"source", source}, {"detected_at", now_ms_}, {"symbol", rejected.symbol},
+                         {"detail", rejected.detail}});
+  }
+  result_.quarantined = quarantine_rows.rows();
+  result_.actions_written = action_rows.rows();
+
+  // Quarantine, actions and symbols first; the bars commit, which records the
+  // consumed bronze version, comes last.
+  if (quarantine_rows.rows() > 0) {
+    ASSIGN_OR_RETURN(auto table, lake_->OpenTable(kQuarantine));
+    ASSIGN_OR_RETURN(std::string select, quarantine_rows.Select());
+    table::WriteOptions write;
+    write.txn = delta::Txn{std::string("finlake.") + kQuarantine + ":" + bronze_name, bronze_now.version, now_ms_};
+    RETURN_IF_ERROR(table->Append(select, write).status().WithContext("writing " + std::string(kQuarantine)));
+  }
+  if (action_rows.rows() > 0) {
+    ASSIGN_OR_RETURN(auto table, lake_->OpenTable(kActions));
+    ASSIGN_OR_RETURN(std::string select, action_rows.Select());
+    table::MergeOptions merge;
+    merge.keys = {"symbol", "ex_date", "kind"};
+    RETURN_IF_ERROR(table->Merge(select, merge).status().WithContext("writing " + std::string(kActions)));
+  }
+  if (symbol_rows.rows() > 0) {
+    ASSIGN_OR_RETURN(auto table, lake_->OpenTable(kSymbols));
+    ASSIGN_OR_RETURN(std::string select, symbol_rows.Select());
+    table::MergeOptions merge;
+    merge.keys = {"symbol"};
+    RETURN_IF_ERROR(table->Merge(select, merge).status().WithContext("writing " + std::string(kSymbols)));
+  }
+  if (bar_rows.rows() > 0) {
+    ASSIGN_OR_RETURN(std::string select, bar_rows.Select());
+    table::MergeOptions merge;
+    merge.keys = {"symbol", "session_date"};
+    merge.txn = delta::Txn{app_id, bronze_now.version, now_ms_};
+    auto merged = bars_table->Merge(select, merge);
+    if (!merged.ok()) return merged.status().WithContext("writing " + std::string(kBars));
+    const table::WriteResult& written = *merged;
+    result_.rows_inserted = written.rows_inserted;
+    result_.rows_updated = written.rows_updated;
+    result_.bars_version = written.version;
+  }
+  return result_;
+}
+
+}  // namespace
+
+Status EnsureSilverTables(sql::Lake* lake) {
+  RETURN_IF_ERROR(EnsureTable(lake, kBars, kBarsColumns,
+                              "One clean, split-adjusted daily bar per (symbol, session_date)"));
+  RETURN_IF_ERROR(EnsureTable(lake, kActions, kActionsColumns, "Splits and dividends, amounts on the latest split scale"));
+  RETURN_IF_ERROR(EnsureTable(lake, kSymbols, kSymbolsColumns, "Listings seen in the sources"));
+  return EnsureTable(lake, kQuarantine, kQuarantineColumns, "Rows that broke a validation rule, with the rule");
+}
+
+Result<SilverResult> RunSilverBars(sql::Lake* lake, const SilverOptions& options) {
+  RETURN_IF_ERROR(EnsureSilverTables(lake));
+  ASSIGN_OR_RETURN(auto connection, lake->database().Connect());
+  SilverResult result;
+  for (const char* source : {"yahoo", "alphavantage", "generator"}) {
+    std::string bronze_name = std::string("bronze.") + source + "_raw";
+    auto exists = lake->Resolve(bronze_name);
+    if (!exists.ok()) {
+      if (exists.status().code() == StatusCode::kNotFound) continue;
+      return exists.status();
+    }
+    SourceRun run(lake, options, connection.get());
+    ASSIGN_OR_RETURN(SilverSourceResult source_result, run.Run(bronze_name));
+    if (options.progress) {
+      options.progress(bronze_name + ": " + std::to_string(source_result.payloads) + " payloads, " +
+                       std::to_string(source_result.bars) + " bars, " + std::to_string(source_result.held_back) +
+                       " live bars held back, " + std::to_string(source_result.quarantined) + " quarantined");
+    }
+    result.sources.push_back(std::move(source_result));
+  }
+  return result;
+}
+
+}  // namespace finlake::pipeline
