@@ -22,6 +22,7 @@ struct IngestArgs {
   std::string function = "TIME_SERIES_DAILY", outputsize = "compact", datatype = "json";
   int64_t burst_wait_ms = 1500;
   std::string api_key;  // From the config's api_key_env / api_key; else the environment.
+  std::string as_of;    // ingest generate: fetch as on this day (YYYY-MM-DD).
 };
 
 

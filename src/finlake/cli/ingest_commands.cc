@@ -202,7 +202,18 @@ ingest::YahooOptions YahooOptionsFor(const IngestArgs& args) {
   return options;
 }
 
-int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std::string& source) {
+// A clock stopped at one instant: `ingest generate --as-of` fetches as on that day.
+class StoppedClock : public Clock {
+ public:
+  explicit StoppedClock(int64_t ms) : ms_(ms) {}
+  int64_t NowMillis() const override { return ms_; }
+
+ private:
+  int64_t ms_;
+};
+
+int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std::string& source,
+                  const Clock* clock = &SystemClock()) {
   auto context = PrepareIngest(lake_dir, args);
   if (!context.ok()) return Fail(context.status());
   auto http = CurlHttpClient::Create(PolicyFor(source, args), HttpOptions(/*browser_agent=*/true));
@@ -210,7 +221,7 @@ int IngestYahooAs(const std::string& lake_dir, const IngestArgs& args, const std
   ingest::YahooOptions options = YahooOptionsFor(args);
   std::vector<std::unique_ptr<ingest::YahooConnector>> connectors;  // One per worker: each keeps its crumb.
   for (int i = 0; i < std::max(1, args.concurrency); ++i) {
-    connectors.push_back(std::make_unique<ingest::YahooConnector>(http->get(), options));
+    connectors.push_back(std::make_unique<ingest::YahooConnector>(http->get(), options, clock));
   }
   ingest::FetchFunction fetch = [&](int worker, const ingest::Instrument& instrument) {
     FetchWindow window = context->Window(instrument);
@@ -345,11 +356,21 @@ Result<ingest::MarketGenerator> NyseGenerator(uint64_t seed) {
 int IngestGenerated(const std::string& lake_dir, IngestArgs args, uint64_t seed) {
   auto generator = NyseGenerator(seed);
   if (!generator.ok()) return Fail(generator.status());
-  auto server = ingest::GeneratorServer::Start(&*generator, 0);
+  // --as-of: the server answers, and bronze records the fetch, as at 23:00 UTC
+  // that day (after the NYSE close), so history can be replayed day by day.
+  std::optional<int64_t> now_s;
+  if (!args.as_of.empty()) {
+    auto day = calendar::ParseDay(args.as_of);
+    if (!day.ok()) return Fail(day.status().WithContext("--as-of"));
+    now_s = day->time_since_epoch().count() * 86400 + 23 * 3600;
+    if (args.end.empty() && args.date.empty() && args.range.empty()) args.date = args.as_of;
+  }
+  auto server = ingest::GeneratorServer::Start(&*generator, 0, now_s);
   if (!server.ok()) return Fail(server.status());
   args.base_url = (*server)->url();
   args.timeout_ms = 60000;
-  return IngestYahooAs(lake_dir, args, "generator");
+  StoppedClock as_of_clock(now_s.value_or(0) * 1000);
+  return IngestYahooAs(lake_dir, args, "generator", now_s ? static_cast<const Clock*>(&as_of_clock) : &SystemClock());
 }
 
 volatile std::sig_atomic_t g_stop_requested = 0;

@@ -300,6 +300,8 @@ int Main(int argc, char** argv) {
   gen_cmd->add_option("--start", gen_args.start, "First date of a history pull (YYYY-MM-DD)");
   gen_cmd->add_option("--end", gen_args.end, "Last date of a history pull (YYYY-MM-DD)");
   gen_cmd->add_option("--interval", gen_args.interval, "1d or 1m")->capture_default_str();
+  gen_cmd->add_option("--as-of", gen_args.as_of,
+                      "Fetch as on this day (YYYY-MM-DD): the answers and fetched_at of that evening, to replay history");
   gen_cmd->add_option("--concurrency", gen_args.concurrency, "Symbols fetched at once")->capture_default_str();
 
   auto* generate_cmd = app.add_subcommand("generate", "The market generator");
