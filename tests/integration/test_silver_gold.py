@@ -117,7 +117,9 @@ def test_incremental_runs_equal_a_full_rebuild_bit_for_bit(lakes):
     assert kinds.get("split", 0) >= 1 and kinds.get("dividend", 0) >= 10, kinds  # The steps did meet both.
     assert any(" updated" in out and " 0 updated" not in out for out in outputs[1:]), outputs
     for table, key in [("silver.bars_1d", "symbol, session_date"), ("gold.daily_features", "symbol, session_date"),
-                       ("silver.corporate_actions", "symbol, ex_date, kind"), ("silver.symbols", "symbol")]:
+                       ("silver.corporate_actions", "symbol, ex_date, kind"), ("silver.symbols", "symbol"),
+                       ("gold.weekly_bars", "symbol, week_start"), ("gold.monthly_bars", "symbol, month_start"),
+                       ("gold.market_summary", "session_date")]:
         query = f"SELECT * FROM {table} ORDER BY {key}"
         rows_a, rows_b = sql_csv(a, query), sql_csv(b, query)
         assert len(rows_a) > 1

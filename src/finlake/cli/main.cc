@@ -23,6 +23,7 @@
 #include "finlake/ingest/source_config.h"
 #include "finlake/ingest/ingest_job.h"
 #include "finlake/ingest/yahoo.h"
+#include "finlake/pipeline/models.h"
 #include "finlake/core/limits.h"
 #include "finlake/core/scratch_dir.h"
 #include "finlake/core/strings.h"
@@ -339,6 +340,9 @@ int Main(int argc, char** argv) {
     if (!(*lake)->storage().Exists(config)) {
       Status written = (*lake)->storage().Put(config, kDefaultConfig);
       if (!written.ok()) return Fail(written);
+    }
+    if (Status installed = pipeline::InstallDefaultPipelines((*lake)->dir() + "/pipelines"); !installed.ok()) {
+      return Fail(installed);
     }
     std::cout << "lake ready at " << (*lake)->dir() << "\n";
     return 0;

@@ -11,6 +11,7 @@
 #include "finlake/cli/common.h"
 #include "finlake/core/strings.h"
 #include "finlake/pipeline/gold_features.h"
+#include "finlake/pipeline/models.h"
 #include "finlake/pipeline/silver_job.h"
 
 namespace finlake::cli {
@@ -43,19 +44,38 @@ Status LoadSilverOptions(const std::string& lake_dir, pipeline::SilverOptions* o
 
 int Models(const std::string& lake_dir, const std::string& action, const std::vector<std::string>& models,
            bool full_rebuild) {
-  const std::vector<std::string> known = {kSilverBars, kDailyFeatures};
+  std::string pipelines_dir = lake_dir + "/pipelines";
+  if (action != "list") {
+    if (Status installed = pipeline::InstallDefaultPipelines(pipelines_dir); !installed.ok()) return Fail(installed);
+  }
+  auto sql_models = pipeline::LoadModels(pipelines_dir);
+  if (!sql_models.ok()) return Fail(sql_models.status());
+  if (action == "list" && sql_models->empty()) {
+    // A lake without pipelines/ yet: list the defaults `run` would install.
+    for (const auto& [name, text] : pipeline::DefaultPipelineFiles()) {
+      if (name.size() < 4 || name.substr(name.size() - 4) != ".sql") continue;
+      auto parsed = pipeline::ParseModel(pipelines_dir + "/" + name, text);
+      if (parsed.ok()) sql_models->push_back(std::move(*parsed));
+    }
+  }
+  std::vector<std::string> known = {kSilverBars, kDailyFeatures};
+  for (const pipeline::ModelSpec& model : *sql_models) known.push_back(model.output);
   for (const std::string& model : models) {
     if (std::find(known.begin(), known.end(), model) == known.end()) {
       return Fail(Status::NotFound("no model '" + model + "' (models: " + Join(known, ", ") + ")"));
     }
   }
-  auto wanted = [&](const char* model) {
+  auto wanted = [&](const std::string& model) {
     return models.empty() || std::find(models.begin(), models.end(), model) != models.end();
   };
   if (action == "list") {
     std::cout << kSilverBars << "\tbuilt in\tbronze.yahoo_raw, bronze.alphavantage_raw, bronze.generator_raw -> "
               << "silver.bars_1d, silver.corporate_actions, silver.symbols, silver.quarantine\n"
               << kDailyFeatures << "\tbuilt in\tsilver.bars_1d -> gold.daily_features\n";
+    for (const pipeline::ModelSpec& model : *sql_models) {
+      std::cout << model.output << "\t" << model.file << "\t" << Join(model.inputs, ", ") << " -> " << model.output
+                << " (" << model.mode << ")\n";
+    }
     return 0;
   }
   auto lake = OpenLake(lake_dir);
@@ -64,13 +84,19 @@ int Models(const std::string& lake_dir, const std::string& action, const std::ve
     Status ensured = pipeline::EnsureSilverTables(lake->get());
     if (ensured.ok()) ensured = pipeline::EnsureFeaturesTable(lake->get());
     if (!ensured.ok()) return Fail(ensured);
-    for (const char* model : {kSilverBars, kDailyFeatures}) {
+    std::vector<std::string> names = {kSilverBars, kDailyFeatures};
+    for (const pipeline::ModelSpec& model : *sql_models) names.push_back(model.output);
+    for (const std::string& model : names) {
+      if (!(*lake)->Resolve(model).ok()) {
+        std::cout << model << "\tnot built yet\n";
+        continue;
+      }
       auto table = (*lake)->OpenTable(model);
       if (!table.ok()) return Fail(table.status());
       auto snapshot = (*table)->Load();
       if (!snapshot.ok()) return Fail(snapshot.status());
       std::cout << model << "\tversion " << snapshot->version << "\n";
-      std::string prefix = std::string("finlake.") + model + ":";
+      std::string prefix = "finlake." + model + ":";
       for (const auto& [app_id, txn] : snapshot->txns) {
         if (StartsWith(app_id, prefix)) {
           std::cout << "  consumed " << app_id.substr(prefix.size()) << " up to version " << txn.version << "\n";
@@ -119,6 +145,24 @@ int Models(const std::string& lake_dir, const std::string& action, const std::ve
       if (result->version >= 0) std::cout << " (version " << result->version << ")";
       std::cout << "\n";
     }
+  }
+  for (const pipeline::ModelSpec& model : *sql_models) {
+    if (!wanted(model.output)) continue;
+    auto result = pipeline::RunModel(lake->get(), model, full_rebuild);
+    if (!result.ok()) return Fail(result.status().WithContext(model.output));
+    std::cout << model.output << ": ";
+    if (!result->ran) {
+      std::cout << "nothing new\n";
+      continue;
+    }
+    std::vector<std::string> read;
+    for (const auto& [input, version] : result->inputs) read.push_back(input + " v" + std::to_string(version));
+    std::cout << "read " << Join(read, ", ");
+    if (result->changed_keys >= 0) std::cout << "; " << result->changed_keys << " " << model.incremental_key << " values changed";
+    std::cout << "; " << result->rows_inserted << " rows inserted, " << result->rows_updated << " updated, "
+              << result->rows_deleted << " deleted";
+    if (result->version >= 0) std::cout << " (version " << result->version << ")";
+    std::cout << "\n";
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "finlake/analytics/indicators.h"
 #include "finlake/core/strings.h"
 #include "finlake/delta/schema.h"
+#include "finlake/pipeline/models.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -215,27 +216,12 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
     duckdb_appender_destroy(&appender);
     if (!ok) return Status::Internal("staging features: " + error);
 
-    ASSIGN_OR_RETURN(std::string gold_scan, gold->ScanSql(gold_now));
-    std::string changed = "SELECT s.* FROM " + stage + " AS s LEFT JOIN (" + gold_scan +
-                          ") AS g ON s.symbol = g.symbol AND s.session_date = g.session_date WHERE g.symbol IS NULL";
-    for (const char* feature : kFeatures) {
-      changed += std::string(" OR s.") + feature + " IS DISTINCT FROM g." + feature;
-    }
-    ASSIGN_OR_RETURN(auto count, connection->Query("SELECT count(*) FROM (" + changed + ")"));
-    if (count->GetInt64(0, 0) > 0) {
-      table::MergeOptions merge;
-      merge.keys = {"symbol", "session_date"};
-      merge.txn = delta::Txn{app_id, silver_now.version, std::nullopt};
-      // The merge reads the staged rows once more: materialise the difference.
-      std::string diff = stage + "_diff";
-      RETURN_IF_ERROR(connection->Execute("CREATE TABLE " + diff + " AS " + changed));
-      DropStage drop_diff{connection.get(), diff};
-      auto merged = gold->Merge("SELECT * FROM " + diff, merge);
-      if (!merged.ok()) return merged.status().WithContext(std::string("writing ") + kGold);
-      result.rows_inserted = merged->rows_inserted;
-      result.rows_updated = merged->rows_updated;
-      result.version = merged->version;
-    }
+    ASSIGN_OR_RETURN(ChangedRowsResult written,
+                     WriteChangedRows(lake, *connection, kGold, "SELECT * FROM " + stage, {"symbol", "session_date"},
+                                      /*replace_all=*/false, {delta::Txn{app_id, silver_now.version, std::nullopt}}));
+    result.rows_inserted = written.rows_inserted;
+    result.rows_updated = written.rows_updated;
+    result.version = written.version;
   }
   return result;
 }

@@ -215,6 +215,10 @@ Result<WriteResult> Table::Merge(const std::string& source_sql, const MergeOptio
     txn.last_updated = now;
     actions.push_back(txn);
   }
+  for (delta::Txn txn : options.progress) {
+    txn.last_updated = now;
+    actions.push_back(std::move(txn));
+  }
   // A concurrent writer that added a row with one of the source's keys would be
   // missed (an update) or duplicated (an insert): that is the merge's conflict.
   read.appended_rows_read = [this, &snapshot, &key_equal](const std::vector<delta::AddFile>& files) {

@@ -315,6 +315,10 @@ Result<WriteResult> Table::Write(const std::string& source_sql, const WriteOptio
     txn.last_updated = SystemClock().NowMillis();
     actions.push_back(txn);
   }
+  for (delta::Txn txn : options.progress) {
+    txn.last_updated = SystemClock().NowMillis();
+    actions.push_back(std::move(txn));
+  }
   if (actions.empty()) {
     result.version = snapshot.version;  // Nothing to commit: an empty append.
     return result;

@@ -31,6 +31,9 @@ struct WriteOptions {
   // Idempotent writes ("Transaction Identifiers"): a batch whose (app_id, version)
   // the table has already committed is skipped.
   std::optional<delta::Txn> txn;
+  // More transaction identifiers committed with the write (a model records the
+  // version of each input it consumed); unlike `txn`, they never skip a write.
+  std::vector<delta::Txn> progress;
   // Overwrite only: a predicate over partition columns naming the partitions to
   // replace (Delta's replaceWhere). Unset: replace the whole table.
   std::optional<std::string> replace_where;
@@ -61,6 +64,7 @@ struct MergeOptions {
   std::optional<std::string> delete_when;
   bool add_new_columns = false;
   std::optional<delta::Txn> txn;
+  std::vector<delta::Txn> progress;  // As WriteOptions::progress.
 };
 
 struct OptimizeOptions {

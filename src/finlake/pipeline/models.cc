@@ -1,0 +1,333 @@
+// Declarative SQL models (models.h).
+#include "finlake/pipeline/models.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "finlake/core/strings.h"
+#include "finlake/delta/schema.h"
+#include "finlake/sql/query_engine.h"
+
+namespace finlake::pipeline {
+namespace {
+
+using json = nlohmann::json;
+
+std::vector<std::string> StringList(const YAML::Node& node, const std::string& file, const char* field) {
+  std::vector<std::string> out;
+  if (!node) return out;
+  if (node.IsScalar()) return {node.as<std::string>()};
+  if (!node.IsSequence()) throw YAML::Exception(node.Mark(), std::string(field) + " must be a list");
+  for (const auto& item : node) out.push_back(item.as<std::string>());
+  return out;
+}
+
+std::string Lower(const std::string& text) { return ToLower(text); }
+
+std::string Trim(const std::string& text) {
+  size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+// A unique name for a table in the lake's in-memory database, dropped on scope exit.
+class StageTable {
+ public:
+  explicit StageTable(engine::Connection& connection) : connection_(connection) {
+    name_ = "__finlake_stage_" + NewUuid();
+    std::replace(name_.begin(), name_.end(), '-', '_');
+  }
+  ~StageTable() { (void)connection_.Execute("DROP TABLE IF EXISTS " + name_); }
+  const std::string& name() const { return name_; }
+
+ private:
+  engine::Connection& connection_;
+  std::string name_;
+};
+
+}  // namespace
+
+Result<ModelSpec> ParseModel(const std::string& file, const std::string& text) {
+  size_t start = text.find("/*---");
+  size_t end = start == std::string::npos ? std::string::npos : text.find("---*/", start + 5);
+  if (start == std::string::npos || end == std::string::npos) {
+    return Status::InvalidArgument(file + ": a model starts with a YAML header between /*--- and ---*/");
+  }
+  ModelSpec spec;
+  spec.file = file;
+  spec.sql = Trim(text.substr(end + 5));
+  while (!spec.sql.empty() && (spec.sql.back() == ';' || std::isspace(static_cast<unsigned char>(spec.sql.back())))) {
+    spec.sql.pop_back();
+  }
+  try {
+    YAML::Node header = YAML::Load(text.substr(start + 5, end - start - 5));
+    if (!header.IsMap()) return Status::InvalidArgument(file + ": the header must be a YAML mapping");
+    static const std::set<std::string> kFields = {"output", "description", "inputs", "keys", "mode",
+                                                  "incremental_key", "partition_by", "checks"};
+    for (const auto& entry : header) {
+      std::string field = entry.first.as<std::string>();
+      if (!kFields.count(field)) {
+        return Status::InvalidArgument(file + ": unknown header field '" + field + "' (fields: " +
+                                       Join(std::vector<std::string>(kFields.begin(), kFields.end()), ", ") + ")");
+      }
+    }
+    if (!header["output"]) return Status::InvalidArgument(file + ": the header needs 'output: namespace.table'");
+    spec.output = Lower(header["output"].as<std::string>());
+    if (header["description"]) spec.description = header["description"].as<std::string>();
+    for (std::string& input : StringList(header["inputs"], file, "inputs")) spec.inputs.push_back(Lower(input));
+    spec.keys = StringList(header["keys"], file, "keys");
+    if (header["mode"]) spec.mode = header["mode"].as<std::string>();
+    if (header["incremental_key"]) spec.incremental_key = header["incremental_key"].as<std::string>();
+    spec.partition_by = StringList(header["partition_by"], file, "partition_by");
+    spec.checks = header["checks"];
+  } catch (const YAML::Exception& error) {
+    return Status::InvalidArgument(file + ": header: " + error.what());
+  }
+  if (spec.output.find('.') == std::string::npos) {
+    return Status::InvalidArgument(file + ": output '" + spec.output + "' must be namespace.table");
+  }
+  if (spec.mode != "full" && spec.mode != "incremental") {
+    return Status::InvalidArgument(file + ": mode '" + spec.mode + "' must be full or incremental");
+  }
+  if (spec.keys.empty()) return Status::InvalidArgument(file + ": the header needs keys (the columns of a row's identity)");
+  if (spec.mode == "incremental" && spec.incremental_key.empty()) {
+    return Status::InvalidArgument(file + ": mode incremental needs incremental_key (e.g. symbol)");
+  }
+  if (spec.inputs.empty()) return Status::InvalidArgument(file + ": the header needs inputs (the tables it reads)");
+  if (spec.sql.empty()) return Status::InvalidArgument(file + ": no SELECT after the header");
+  return spec;
+}
+
+Result<std::vector<ModelSpec>> LoadModels(const std::string& dir) {
+  std::vector<ModelSpec> models;
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) return models;
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (entry.path().extension() == ".sql") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  std::map<std::string, std::string> producer;
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    ASSIGN_OR_RETURN(ModelSpec spec, ParseModel(file, text.str()));
+    if (auto [it, fresh] = producer.emplace(spec.output, file); !fresh) {
+      return Status::InvalidArgument(file + ": output " + spec.output + " is also produced by " + it->second);
+    }
+    models.push_back(std::move(spec));
+  }
+  // Topological order: a model after the models producing its inputs.
+  std::vector<ModelSpec> ordered;
+  std::set<std::string> done;
+  while (ordered.size() < models.size()) {
+    bool progressed = false;
+    for (ModelSpec& model : models) {
+      if (done.count(model.output)) continue;
+      bool ready = std::all_of(model.inputs.begin(), model.inputs.end(), [&](const std::string& input) {
+        return !producer.count(input) || done.count(input) || input == model.output;
+      });
+      if (!ready) continue;
+      done.insert(model.output);
+      ordered.push_back(model);
+      progressed = true;
+    }
+    if (!progressed) {
+      std::vector<std::string> stuck;
+      for (const ModelSpec& model : models) {
+        if (!done.count(model.output)) stuck.push_back(model.output);
+      }
+      return Status::InvalidArgument(dir + ": models depend on each other in a cycle: " + Join(stuck, ", "));
+    }
+  }
+  return ordered;
+}
+
+Status InstallDefaultPipelines(const std::string& dir) {
+  std::error_code error;
+  if (std::filesystem::exists(dir, error)) return Status::Ok();
+  std::filesystem::create_directories(dir, error);
+  if (error) return Status::IOError("cannot create " + dir + ": " + error.message());
+  for (const auto& [name, text] : DefaultPipelineFiles()) {
+    std::ofstream out(dir + "/" + name);
+    out << text;
+    if (!out) return Status::IOError("cannot write " + dir + "/" + name);
+  }
+  return Status::Ok();
+}
+
+Result<ChangedRowsResult> WriteChangedRows(sql::Lake* lake, engine::Connection& connection, const std::string& table,
+                                           const std::string& select_sql, const std::vector<std::string>& keys,
+                                           bool replace_all, const std::vector<delta::Txn>& progress) {
+  ChangedRowsResult result;
+  StageTable stage(connection);
+  RETURN_IF_ERROR(connection.Execute("CREATE TABLE " + stage.name() + " AS " + select_sql)
+                      .WithContext("computing " + table));
+  ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + stage.name()));
+  for (const std::string& key : keys) {
+    bool found = std::any_of(columns.begin(), columns.end(), [&](const auto& c) { return Lower(c.first) == Lower(key); });
+    if (!found) return Status::InvalidArgument(table + ": key column '" + key + "' is not in the model's result");
+  }
+  ASSIGN_OR_RETURN(auto target, lake->OpenTable(table));
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, target->Load());
+  ASSIGN_OR_RETURN(std::string scan, target->ScanSql(snapshot));
+  std::vector<std::string> on, differs;
+  for (const std::string& key : keys) on.push_back("s." + SqlIdentifier(key) + " = g." + SqlIdentifier(key));
+  for (const auto& [name, type] : columns) {
+    if (snapshot.schema.Find(name) != nullptr) {
+      differs.push_back("s." + SqlIdentifier(name) + " IS DISTINCT FROM g." + SqlIdentifier(name));
+    } else {
+      differs.push_back("true");  // A new column: every row changes.
+    }
+  }
+  std::string key0 = SqlIdentifier(keys[0]);
+  std::string changed = "SELECT s.* FROM " + stage.name() + " AS s LEFT JOIN (" + scan + ") AS g ON " +
+                        Join(on, " AND ") + " WHERE g." + key0 + " IS NULL OR " + Join(differs, " OR ");
+  StageTable diff(connection);
+  RETURN_IF_ERROR(connection.Execute("CREATE TABLE " + diff.name() + " AS " + changed));
+  ASSIGN_OR_RETURN(auto counted, connection.Query("SELECT count(*) FROM " + diff.name()));
+  int64_t differing = counted->GetInt64(0, 0);
+  int64_t deleted = 0;
+  if (replace_all) {
+    std::vector<std::string> gone_on;
+    for (const std::string& key : keys) gone_on.push_back("s." + SqlIdentifier(key) + " = g." + SqlIdentifier(key));
+    ASSIGN_OR_RETURN(auto gone, connection.Query("SELECT count(*) FROM (" + scan + ") AS g WHERE NOT EXISTS (SELECT 1 FROM " +
+                                                 stage.name() + " AS s WHERE " + Join(gone_on, " AND ") + ")"));
+    deleted = gone->GetInt64(0, 0);
+  }
+  if (differing == 0 && deleted == 0) {
+    // Nothing differs: record only the inputs consumed, if that moved anything.
+    bool moved = std::any_of(progress.begin(), progress.end(), [&](const delta::Txn& txn) {
+      auto it = snapshot.txns.find(txn.app_id);
+      return it == snapshot.txns.end() || it->second.version < txn.version;
+    });
+    if (moved) {
+      table::WriteOptions options;
+      options.progress = progress;
+      ASSIGN_OR_RETURN(table::WriteResult written, target->Append("SELECT * FROM " + stage.name() + " WHERE false", options));
+      result.version = written.version;
+    }
+    return result;
+  }
+  if (replace_all) {
+    table::WriteOptions options;
+    options.progress = progress;
+    ASSIGN_OR_RETURN(table::WriteResult written, target->Overwrite("SELECT * FROM " + stage.name(), options));
+    result.version = written.version;
+    result.rows_deleted = deleted;
+    result.rows_updated = differing;  // Rows new or changed.
+    return result;
+  }
+  table::MergeOptions merge;
+  merge.keys = keys;
+  merge.progress = progress;
+  merge.add_new_columns = true;
+  ASSIGN_OR_RETURN(table::WriteResult written, target->Merge("SELECT * FROM " + diff.name(), merge));
+  result.rows_inserted = written.rows_inserted;
+  result.rows_updated = written.rows_updated;
+  result.version = written.version;
+  return result;
+}
+
+Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool full_rebuild) {
+  ModelRunResult result;
+  result.output = model.output;
+  ASSIGN_OR_RETURN(auto engine, sql::QueryEngine::Create(lake));
+  ASSIGN_OR_RETURN(auto prepared, engine->Prepare(model.sql));
+  if (prepared.size() != 1) return Status::InvalidArgument(model.file + ": a model is one SELECT statement");
+  const sql::PreparedQuery& query = prepared[0];
+  for (const sql::TableRead& read : query.reads) {
+    std::string name = Lower(read.table);
+    if (std::find(model.inputs.begin(), model.inputs.end(), name) == model.inputs.end()) {
+      return Status::InvalidArgument(model.file + ": the SELECT reads " + name +
+                                     ", which the header's inputs do not list (changes to it would go unseen)");
+    }
+    result.inputs[name] = read.version;
+  }
+  // The output table, created from the result's columns on the first run.
+  auto output = lake->OpenTable(model.output);
+  if (!output.ok() && output.status().code() != StatusCode::kNotFound) return output.status();
+  std::map<std::string, int64_t> consumed;
+  if (output.ok()) {
+    ASSIGN_OR_RETURN(delta::Snapshot snapshot, (*output)->Load());
+    for (const auto& [input, version] : result.inputs) {
+      auto it = snapshot.txns.find("finlake." + model.output + ":" + input);
+      if (it != snapshot.txns.end()) consumed[input] = it->second.version;
+    }
+  } else {
+    ASSIGN_OR_RETURN(auto columns, engine->connection().Describe(query.sql));
+    table::CreateSpec spec;
+    for (const auto& [name, type] : columns) {
+      ASSIGN_OR_RETURN(delta::DataType delta_type, delta::FromDuckDbType(type, name));
+      spec.schema.fields.push_back(delta::StructField{name, delta_type, true, json::object()});
+    }
+    spec.partition_columns = model.partition_by;
+    spec.description = model.description;
+    RETURN_IF_ERROR(lake->CreateTable(model.output, spec, "finlake").status().WithContext(model.file));
+  }
+  bool moved = full_rebuild || consumed.size() < result.inputs.size();
+  for (const auto& [input, version] : result.inputs) {
+    if (consumed.count(input) && consumed[input] < version) moved = true;
+  }
+  if (!moved) return result;
+  result.ran = true;
+
+  std::string source = query.sql;
+  bool incremental = model.mode == "incremental" && !full_rebuild && consumed.size() == result.inputs.size();
+  if (incremental) {
+    // The key values found in the rows each input gained since its consumed version.
+    std::set<std::string> values;
+    for (const auto& [input, version] : result.inputs) {
+      if (consumed[input] >= version) continue;
+      ASSIGN_OR_RETURN(auto table, lake->OpenTable(input));
+      ASSIGN_OR_RETURN(delta::Snapshot now, table->Load(version));
+      if (now.schema.Find(model.incremental_key) == nullptr) {
+        incremental = false;  // This input has no such column: recompute everything.
+        break;
+      }
+      auto before = table->Load(consumed[input]);
+      if (!before.ok()) {
+        incremental = false;  // That version's log is gone: recompute everything.
+        break;
+      }
+      std::set<std::string> seen;
+      for (const delta::AddFile& file : before->files) seen.insert(file.path);
+      table::Table::ScanOptions fresh;
+      fresh.files.emplace();
+      for (size_t i = 0; i < now.files.size(); ++i) {
+        if (!seen.count(now.files[i].path)) fresh.files->push_back(i);
+      }
+      ASSIGN_OR_RETURN(std::string scan, table->ScanSql(now, fresh));
+      ASSIGN_OR_RETURN(auto rows, engine->connection().Query("SELECT DISTINCT " + SqlIdentifier(model.incremental_key) +
+                                                             "::VARCHAR FROM (" + scan + ") WHERE " +
+                                                             SqlIdentifier(model.incremental_key) + " IS NOT NULL"));
+      for (int64_t r = 0; r < rows->row_count(); ++r) values.insert(rows->GetString(0, r));
+    }
+    if (incremental) {
+      std::vector<std::string> quoted;
+      for (const std::string& v : values) quoted.push_back(SqlQuote(v));
+      source = "SELECT * FROM (" + query.sql + ") AS m WHERE m." + SqlIdentifier(model.incremental_key) + "::VARCHAR IN (" +
+               (quoted.empty() ? std::string("NULL") : Join(quoted, ", ")) + ")";
+      result.changed_keys = static_cast<int64_t>(values.size());
+    }
+  }
+  std::vector<delta::Txn> progress;
+  for (const auto& [input, version] : result.inputs) {
+    progress.push_back(delta::Txn{"finlake." + model.output + ":" + input, version, std::nullopt});
+  }
+  ASSIGN_OR_RETURN(ChangedRowsResult written,
+                   WriteChangedRows(lake, engine->connection(), model.output, source, model.keys,
+                                    /*replace_all=*/model.mode == "full", progress));
+  result.rows_inserted = written.rows_inserted;
+  result.rows_updated = written.rows_updated;
+  result.rows_deleted = written.rows_deleted;
+  result.version = written.version;
+  return result;
+}
+
+}  // namespace finlake::pipeline

@@ -1,0 +1,94 @@
+// Declarative models (issue 5): each transform is one file in <lake>/pipelines/,
+// a YAML header in a comment, then one SELECT over lake tables:
+//
+//   /*---
+//   output: gold.weekly_bars
+//   description: Weekly bars on the exchange calendar
+//   inputs: [silver.bars_1d]
+//   keys: [symbol, week_start]
+//   mode: incremental            # or full
+//   incremental_key: symbol      # incremental: which input column scopes a change
+//   partition_by: []
+//   checks:                      # quality checks of the output (quality.h)
+//     - {check: unique, columns: [symbol, week_start], blocking: true}
+//   ---*/
+//   SELECT ... FROM silver.bars_1d ...
+//
+// A model remembers the version of each input it consumed (a Delta transaction
+// identifier per input, "finlake.<output>:<input>", in the output's own commits)
+// and runs only when an input moved. Mode full recomputes the whole result and
+// rewrites the output only when some row differs. Mode incremental recomputes
+// only the rows whose `incremental_key` value appears in the input files added
+// since the consumed versions (DuckDB pushes that filter into the scans), and
+// MERGEs only the rows that differ on `keys`; the result is what a full run
+// would give, as long as an output row depends only on input rows with the same
+// key value (per-symbol models). A model with no new input data writes nothing.
+//
+// Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "finlake/engine/engine.h"
+#include "finlake/sql/lake.h"
+
+namespace finlake::pipeline {
+
+struct ModelSpec {
+  std::string file;                 // Where it was read from.
+  std::string output;               // Qualified table name.
+  std::string description;
+  std::vector<std::string> inputs;  // Qualified table names.
+  std::vector<std::string> keys;
+  std::string mode = "full";        // "full" or "incremental".
+  std::string incremental_key;
+  std::vector<std::string> partition_by;
+  YAML::Node checks;                // The header's `checks:` list (may be null).
+  std::string sql;                  // The SELECT after the header.
+};
+
+// Reads one model file; errors name the file and the header field.
+[[nodiscard]] Result<ModelSpec> ParseModel(const std::string& file, const std::string& text);
+
+// The *.sql models of a folder, ordered so that every model comes after the
+// models producing its inputs (a cycle or two models with one output is an error).
+[[nodiscard]] Result<std::vector<ModelSpec>> LoadModels(const std::string& dir);
+
+// The default models shipped with finlake (the repository's pipelines/ folder,
+// built into the binary): file name -> text.
+const std::map<std::string, std::string>& DefaultPipelineFiles();
+
+// Writes the default files into `dir` when it does not exist yet.
+[[nodiscard]] Status InstallDefaultPipelines(const std::string& dir);
+
+struct ModelRunResult {
+  std::string output;
+  bool ran = false;                        // False: no input moved.
+  std::map<std::string, int64_t> inputs;   // Input -> version read.
+  int64_t changed_keys = -1;               // Incremental: key values recomputed; -1: all.
+  int64_t rows_inserted = 0, rows_updated = 0, rows_deleted = 0;
+  int64_t version = -1;                    // Output version written, -1 if none.
+};
+
+[[nodiscard]] Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool full_rebuild);
+
+// Writes `select_sql`'s rows into `table` where they differ from the table's
+// rows with the same `keys` (inserting new keys), through a staging table in the
+// lake's in-memory database; nothing is committed when no row differs. With
+// `replace_all`, the table's rows are replaced by exactly the result (rows
+// missing from it are deleted) when anything differs.
+struct ChangedRowsResult {
+  int64_t rows_inserted = 0, rows_updated = 0, rows_deleted = 0;
+  int64_t version = -1;
+};
+[[nodiscard]] Result<ChangedRowsResult> WriteChangedRows(sql::Lake* lake, engine::Connection& connection,
+                                                         const std::string& table, const std::string& select_sql,
+                                                         const std::vector<std::string>& keys, bool replace_all,
+                                                         const std::vector<delta::Txn>& progress);
+
+}  // namespace finlake::pipeline

@@ -1,0 +1,57 @@
+"""Declarative models: a user adds a gold model by adding a file to
+<lake>/pipelines/; bad files get errors that name the file and the rule."""
+from __future__ import annotations
+
+import json
+
+from conftest import assert_error, run_finlake
+
+MY_MODEL = """/*---
+output: gold.range_by_symbol
+description: Each symbol's trading range
+inputs: [silver.bars_1d]
+keys: [symbol]
+mode: full
+---*/
+SELECT symbol, min(low) AS low, max(high) AS high, count(*) AS sessions
+FROM silver.bars_1d GROUP BY symbol
+"""
+
+
+def rows(lake, query):
+    return json.loads(run_finlake(lake, "sql", "--format", "json", query, check=True).stdout)
+
+
+def test_init_installs_the_default_models_and_a_user_model_runs(new_lake):
+    pipelines = new_lake / "pipelines"
+    assert sorted(p.name for p in pipelines.iterdir()) == [
+        "gold_market_summary.sql", "gold_monthly_bars.sql", "gold_weekly_bars.sql", "quality.yaml"]
+    (pipelines / "my_range.sql").write_text(MY_MODEL)
+    listed = run_finlake(new_lake, "models", "list", check=True).stdout
+    assert "gold.range_by_symbol" in listed and "gold.weekly_bars" in listed
+    run_finlake(new_lake, "ingest", "generate", "--count", "3", "--start", "2024-06-24", "--end", "2024-07-12",
+                "--as-of", "2024-07-12", check=True)
+    out = run_finlake(new_lake, "models", "run", check=True).stdout
+    assert "gold.range_by_symbol: read silver.bars_1d" in out
+    assert [r["sessions"] for r in rows(new_lake, "SELECT sessions FROM gold.range_by_symbol ORDER BY symbol")] == [14] * 3
+    # The week of July 4th (a holiday) has four sessions, from Monday 1st.
+    week = rows(new_lake, "SELECT week_start::VARCHAR AS w, first_session::VARCHAR AS f, sessions FROM "
+                          "gold.weekly_bars WHERE symbol = 'SYN0001' AND week_start = DATE '2024-07-01'")
+    assert week == [{"w": "2024-07-01", "f": "2024-07-01", "sessions": 4}]
+    again = run_finlake(new_lake, "models", "run", "gold.range_by_symbol", check=True).stdout
+    assert again.strip() == "gold.range_by_symbol: nothing new"
+
+
+def test_bad_model_files_are_named_with_the_rule(new_lake):
+    pipelines = new_lake / "pipelines"
+    (pipelines / "broken.sql").write_text("SELECT 1")
+    assert_error(run_finlake(new_lake, "models", "run"), "broken.sql", "yaml header")
+    (pipelines / "broken.sql").write_text(MY_MODEL.replace("mode: full", "mode: sometimes"))
+    assert_error(run_finlake(new_lake, "models", "list"), "broken.sql", "mode 'sometimes'")
+    (pipelines / "broken.sql").write_text(MY_MODEL.replace("keys: [symbol]", "keys: [symbol]\ncolour: blue"))
+    assert_error(run_finlake(new_lake, "models", "list"), "broken.sql", "unknown header field 'colour'")
+    (pipelines / "broken.sql").write_text(MY_MODEL.replace("inputs: [silver.bars_1d]", "inputs: [silver.symbols]"))
+    run_finlake(new_lake, "ingest", "generate", "--count", "1", "--start", "2024-07-01", "--end", "2024-07-05",
+                "--as-of", "2024-07-05", check=True)
+    assert_error(run_finlake(new_lake, "models", "run"), "broken.sql", "silver.bars_1d", "inputs do not list")
+    assert_error(run_finlake(new_lake, "models", "run", "gold.nope"), "no model 'gold.nope'")
