@@ -55,3 +55,22 @@ def test_bad_model_files_are_named_with_the_rule(new_lake):
                 "--as-of", "2024-07-05", check=True)
     assert_error(run_finlake(new_lake, "models", "run"), "broken.sql", "silver.bars_1d", "inputs do not list")
     assert_error(run_finlake(new_lake, "models", "run", "gold.nope"), "no model 'gold.nope'")
+
+
+def test_a_failing_blocking_check_stops_the_downstream_models_and_says_why(new_lake):
+    (new_lake / "pipelines" / "quality.yaml").write_text(
+        "silver.bars_1d:\n"
+        "  - {check: unique, columns: [symbol, session_date], blocking: true}\n"
+        "  - {check: accepted_range, column: close, max: 1, blocking: true, name: penny_stocks_only}\n")
+    run_finlake(new_lake, "ingest", "generate", "--count", "2", "--start", "2024-07-01", "--end", "2024-07-12",
+                "--as-of", "2024-07-12", check=True)
+    proc = run_finlake(new_lake, "models", "run")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "quality: silver.bars_1d: blocking penny_stocks_only fail:" in out
+    assert "gold.daily_features: skipped: silver.bars_1d: blocking check penny_stocks_only failed" in out
+    assert "gold.weekly_bars: skipped" in out and "gold.market_summary: skipped" in out
+    results = rows(new_lake, "SELECT check_name, status, blocking FROM system.quality_results ORDER BY check_name")
+    assert results == [{"check_name": "penny_stocks_only", "status": "fail", "blocking": True},
+                       {"check_name": "unique(symbol, session_date)", "status": "pass", "blocking": True}]
+    assert run_finlake(new_lake, "sql", "SELECT 1 FROM gold.daily_features").returncode != 0  # Never built.

@@ -70,6 +70,9 @@ struct Rejected {
 
 struct ParsedPayload {
   std::vector<DailyBar> bars;
+  // 1-minute bars (silver.bars_1m): ts_ms is the bar's start, session_date its
+  // local date; vwap and trade counts are not in these sources.
+  std::vector<DailyBar> minute_bars;
   std::vector<CorporateAction> actions;
   std::optional<SymbolInfo> symbol;
   std::vector<Rejected> rejected;
@@ -89,6 +92,10 @@ struct PayloadContext {
 // period's local close time on that date, else the end of the day for 24-hour
 // markets. A chart that is not daily is InvalidArgument.
 [[nodiscard]] Result<ParsedPayload> ParseYahooDaily(const std::string& payload, const PayloadContext& context);
+
+// A Yahoo v8 chart answer with interval 1m: minute bars stamped at their start,
+// complete once their minute is over (the last, live minute is held back).
+[[nodiscard]] Result<ParsedPayload> ParseYahooMinutes(const std::string& payload, const PayloadContext& context);
 
 // An Alpha Vantage TIME_SERIES_DAILY or TIME_SERIES_DAILY_ADJUSTED answer, JSON
 // or CSV (`function` and `datatype` from the request key). Bars are as traded,

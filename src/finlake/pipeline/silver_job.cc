@@ -14,6 +14,7 @@
 #include "finlake/core/scratch_dir.h"
 #include "finlake/core/strings.h"
 #include "finlake/delta/schema.h"
+#include "finlake/pipeline/models.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -21,6 +22,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr const char* kBars = "silver.bars_1d";
+constexpr const char* kMinutes = "silver.bars_1m";
 constexpr const char* kActions = "silver.corporate_actions";
 constexpr const char* kSymbols = "silver.symbols";
 constexpr const char* kQuarantine = "silver.quarantine";
@@ -33,6 +35,11 @@ const Columns kBarsColumns = {
     {"close", "DOUBLE"},    {"adj_close", "DOUBLE"},  {"volume", "BIGINT"},
     {"currency", "VARCHAR"}, {"exchange", "VARCHAR"}, {"region", "VARCHAR"},
     {"source", "VARCHAR"},  {"ingested_at", "TIMESTAMP WITH TIME ZONE"}};
+const Columns kMinuteColumns = {
+    {"symbol", "VARCHAR"}, {"ts", "TIMESTAMP WITH TIME ZONE"}, {"session_date", "DATE"}, {"open", "DOUBLE"},
+    {"high", "DOUBLE"},    {"low", "DOUBLE"},                   {"close", "DOUBLE"},      {"volume", "BIGINT"},
+    {"vwap", "DOUBLE"},    {"trades", "BIGINT"},                {"source", "VARCHAR"},
+    {"ingested_at", "TIMESTAMP WITH TIME ZONE"}};
 const Columns kActionsColumns = {{"symbol", "VARCHAR"},  {"ex_date", "DATE"},       {"kind", "VARCHAR"},
                                  {"split_ratio", "DOUBLE"}, {"cash_amount", "DOUBLE"}, {"currency", "VARCHAR"},
                                  {"source", "VARCHAR"}};
@@ -99,6 +106,10 @@ Result<std::optional<ParsedPayload>> ParsePayload(const std::string& request_key
   std::string api = key.value("api", "");
   if (api == "chart" && key.value("interval", "") == "1d") {
     ASSIGN_OR_RETURN(ParsedPayload parsed, ParseYahooDaily(payload, context));
+    return std::optional<ParsedPayload>(std::move(parsed));
+  }
+  if (api == "chart" && key.value("interval", "") == "1m") {
+    ASSIGN_OR_RETURN(ParsedPayload parsed, ParseYahooMinutes(payload, context));
     return std::optional<ParsedPayload>(std::move(parsed));
   }
   std::string function = key.value("function", "");
@@ -178,7 +189,11 @@ class SourceRun {
   SilverSourceResult result_;
   std::string bronze_name_;
   int64_t now_ms_ = 0;
+  Status WriteMinutes(const std::string& bronze_name, int64_t bronze_version, const ScratchDir& scratch);
+
   std::vector<Candidate> fresh_;                 // Complete, valid bars of this run.
+  std::vector<DailyBar> fresh_minutes_;          // Complete, valid minute bars of this run.
+  std::map<std::string, std::vector<CorporateAction>> all_splits_, new_splits_;  // By symbol, by ex-date.
   std::vector<CorporateAction> fresh_actions_;
   std::map<std::string, SymbolInfo> fresh_symbols_;
   std::vector<std::pair<Rejected, std::string>> rejected_;  // (row, source)
@@ -268,6 +283,18 @@ Status SourceRun::ReadBronze(const std::string& bronze_name, const delta::Snapsh
       }
       fresh_.push_back(Candidate{std::move(bar), NAN, false});
     }
+    for (DailyBar& bar : payload.minute_bars) {
+      ++result_.minute_bars;
+      if (auto broken = ValidateBar(bar, validation)) {
+        Quarantine(*broken, source);
+        continue;
+      }
+      if (!bar.complete) {
+        ++result_.held_back;
+        continue;
+      }
+      fresh_minutes_.push_back(std::move(bar));
+    }
     for (CorporateAction& action : payload.actions) fresh_actions_.push_back(std::move(action));
     if (payload.symbol) fresh_symbols_[payload.symbol->symbol] = *payload.symbol;
   }
@@ -337,6 +364,68 @@ json BarRow(const Candidate& c) {
           {"source", b.source},     {"ingested_at", b.fetched_at_ms}};
 }
 
+// silver.bars_1m: the run's minute bars on the latest split scale, plus the
+// stored rows of the same keys, and of every symbol with a new split (rescaled
+// one split at a time, as the daily rows); one winner per (symbol, ts) by the
+// same precedence; only rows that differ are written.
+Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_version, const ScratchDir& scratch) {
+  std::set<std::string> rescaled;
+  for (const auto& [symbol, splits] : new_splits_) {
+    if (!splits.empty()) rescaled.insert(symbol);
+  }
+  if (fresh_minutes_.empty() && rescaled.empty()) return Status::Ok();
+  Columns stage_columns = kMinuteColumns;
+  stage_columns.push_back({"__rank", "INTEGER"});
+  RowFile rows(scratch, "minutes", stage_columns);
+  for (DailyBar& bar : fresh_minutes_) {
+    ApplyPendingSplits(all_splits_[bar.symbol], bar.split_adjusted_as_of, &bar);
+    rows.Add({{"symbol", bar.symbol}, {"ts", bar.ts_ms}, {"session_date", DayText(bar.session_date)},
+              {"open", bar.open}, {"high", bar.high}, {"low", bar.low}, {"close", bar.close},
+              {"volume", bar.volume}, {"vwap", nullptr}, {"trades", nullptr}, {"source", bar.source},
+              {"ingested_at", bar.fetched_at_ms}, {"__rank", Rank(bar.source)}});
+  }
+  ASSIGN_OR_RETURN(std::string fresh, rows.Select());
+  ASSIGN_OR_RETURN(auto table, lake_->OpenTable(kMinutes));
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, table->Load());
+  ASSIGN_OR_RETURN(std::string scan, table->ScanSql(snapshot));
+  std::vector<std::string> ranks;
+  for (size_t i = 0; i < options_.precedence.size(); ++i) {
+    ranks.push_back("WHEN " + SqlQuote(options_.precedence[i]) + " THEN " + std::to_string(i));
+  }
+  std::string rank = "CASE source " + Join(ranks, " ") + " ELSE " + std::to_string(options_.precedence.size()) + " END";
+  // Stored rows: those a fresh row may replace, and all rows of rescaled symbols.
+  std::string stored = "SELECT g.*, " + rank + " AS __rank FROM (" + scan + ") AS g WHERE (g.symbol, g.ts) IN "
+                       "(SELECT (symbol, ts) FROM fresh)";
+  for (const std::string& symbol : rescaled) {
+    std::string open = "open", high = "high", low = "low", close = "close", volume = "volume";
+    for (const CorporateAction& split : new_splits_[symbol]) {
+      std::string before = "session_date < DATE " + SqlQuote(DayText(split.ex_date));
+      std::string ratio = std::to_string(split.split_ratio);
+      char exact[40];
+      std::snprintf(exact, sizeof exact, "%.17g", split.split_ratio);
+      ratio = exact;
+      for (std::string* price : {&open, &high, &low, &close}) {
+        *price = "CASE WHEN " + before + " THEN (" + *price + ") / " + ratio + " ELSE (" + *price + ") END";
+      }
+      volume = "CASE WHEN " + before + " THEN round((" + volume + ") * " + ratio + ")::BIGINT ELSE (" + volume + ") END";
+    }
+    stored += " UNION ALL SELECT symbol, ts, session_date, " + open + " AS open, " + high + " AS high, " + low +
+              " AS low, " + close + " AS close, " + volume + " AS volume, vwap, trades, source, ingested_at, " + rank +
+              " AS __rank FROM (" + scan + ") WHERE symbol = " + SqlQuote(symbol) +
+              " AND (symbol, ts) NOT IN (SELECT (symbol, ts) FROM fresh)";
+  }
+  std::string winners = "WITH fresh AS (" + fresh + "), candidates AS (SELECT *, 0 AS __stored FROM fresh UNION ALL "
+                        "SELECT *, 1 AS __stored FROM (" + stored + ")) SELECT * EXCLUDE (__rank, __stored, __k) FROM "
+                        "(SELECT *, row_number() OVER (PARTITION BY symbol, ts ORDER BY __rank, ingested_at DESC, "
+                        "__stored) AS __k FROM candidates) WHERE __k = 1";
+  auto written = WriteChangedRows(lake_, *connection_, kMinutes, winners, {"symbol", "ts"}, /*replace_all=*/false,
+                                  {delta::Txn{std::string("finlake.") + kMinutes + ":" + bronze_name, bronze_version,
+                                              now_ms_}});
+  if (!written.ok()) return written.status().WithContext(std::string("writing ") + kMinutes);
+  result_.minute_rows_written = written->rows_inserted + written->rows_updated;
+  return Status::Ok();
+}
+
 Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
   bronze_name_ = bronze_name;
   result_.bronze_table = bronze_name;
@@ -357,6 +446,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
   std::set<std::string> symbols;
   for (const Candidate& c : fresh_) symbols.insert(c.bar.symbol);
   for (const CorporateAction& a : fresh_actions_) symbols.insert(a.symbol);
+  for (const DailyBar& m : fresh_minutes_) symbols.insert(m.symbol);
   RETURN_IF_ERROR(LoadExisting(symbols));
 
   std::map<std::string, std::vector<Candidate>> fresh_by_symbol;
@@ -392,6 +482,8 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
     auto by_ex_date = [](const CorporateAction& a, const CorporateAction& b) { return a.ex_date < b.ex_date; };
     std::sort(new_splits.begin(), new_splits.end(), by_ex_date);
     std::sort(all_splits.begin(), all_splits.end(), by_ex_date);
+    all_splits_[symbol] = all_splits;
+    new_splits_[symbol] = new_splits;
     std::vector<Candidate> rows = old_rows;
     for (Candidate& c : rows) ApplyPendingSplits(new_splits, std::nullopt, &c.bar);
     for (Candidate c : fresh_by_symbol[symbol]) {
@@ -516,6 +608,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
     merge.keys = {"symbol"};
     RETURN_IF_ERROR(table->Merge(select, merge).status().WithContext("writing " + std::string(kSymbols)));
   }
+  RETURN_IF_ERROR(WriteMinutes(bronze_name, bronze_now.version, scratch));
   if (bar_rows.rows() > 0) {
     ASSIGN_OR_RETURN(std::string select, bar_rows.Select());
     table::MergeOptions merge;
@@ -527,6 +620,14 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
     result_.rows_inserted = written.rows_inserted;
     result_.rows_updated = written.rows_updated;
     result_.bars_version = written.version;
+  } else {
+    // No daily row changed: commit the consumed bronze version alone, so the
+    // next run does not read these payloads again.
+    table::WriteOptions write;
+    write.txn = delta::Txn{app_id, bronze_now.version, now_ms_};
+    ASSIGN_OR_RETURN(std::string select, bar_rows.Select());
+    ASSIGN_OR_RETURN(table::WriteResult written, bars_table->Append(select + " WHERE false", write));
+    result_.bars_version = written.version;
   }
   return result_;
 }
@@ -536,6 +637,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
 Status EnsureSilverTables(sql::Lake* lake) {
   RETURN_IF_ERROR(EnsureTable(lake, kBars, kBarsColumns,
                               "One clean, split-adjusted daily bar per (symbol, session_date)"));
+  RETURN_IF_ERROR(EnsureTable(lake, kMinutes, kMinuteColumns, "One clean 1-minute bar per (symbol, ts), ts the bar's start"));
   RETURN_IF_ERROR(EnsureTable(lake, kActions, kActionsColumns, "Splits and dividends, amounts on the latest split scale"));
   RETURN_IF_ERROR(EnsureTable(lake, kSymbols, kSymbolsColumns, "Listings seen in the sources"));
   return EnsureTable(lake, kQuarantine, kQuarantineColumns, "Rows that broke a validation rule, with the rule");

@@ -58,8 +58,10 @@ struct SilverSourceResult {
   int64_t payloads = 0;           // Rows of new bronze files read.
   int64_t payloads_skipped = 0;   // Not daily bars (quotes, intraday) or not HTTP 200.
   int64_t payloads_unreadable = 0;  // Quarantined whole ("payload_parses").
-  int64_t bars = 0;               // Bars parsed.
-  int64_t held_back = 0;          // Live bars.
+  int64_t bars = 0;               // Daily bars parsed.
+  int64_t minute_bars = 0;        // 1-minute bars parsed.
+  int64_t minute_rows_written = 0;  // silver.bars_1m rows inserted or changed.
+  int64_t held_back = 0;          // Live bars (daily and minute).
   int64_t quarantined = 0;        // Rows sent to silver.quarantine.
   int64_t rows_inserted = 0, rows_updated = 0;
   int64_t actions_written = 0;

@@ -77,7 +77,9 @@ std::pair<std::string, double> MajorCurrency(const std::string& currency) {
   return {currency, 1.0};
 }
 
-Result<ParsedPayload> ParseYahooDaily(const std::string& payload, const PayloadContext& context) {
+namespace {
+
+Result<ParsedPayload> ParseYahooChart(const std::string& payload, const PayloadContext& context, bool minutes) {
   json body = json::parse(payload, nullptr, false);
   if (body.is_discarded()) return Status::InvalidArgument("yahoo payload for " + context.symbol + " is not JSON");
   if (!body.is_object() || !body.contains("chart") || !body["chart"].is_object()) {
@@ -93,10 +95,10 @@ Result<ParsedPayload> ParseYahooDaily(const std::string& payload, const PayloadC
   }
   const json& result = chart["result"][0];
   const json meta = result.value("meta", json::object());
-  std::string granularity = meta.value("dataGranularity", "1d");
-  if (granularity != "1d") {
+  std::string granularity = meta.value("dataGranularity", minutes ? "1m" : "1d");
+  if (granularity != (minutes ? "1m" : "1d")) {
     return Status::InvalidArgument("yahoo payload for " + context.symbol + " has dataGranularity '" + granularity +
-                                   "', not daily bars");
+                                   "', not " + (minutes ? "1-minute" : "daily") + " bars");
   }
   std::string symbol = meta.value("symbol", context.symbol);
   std::string zone_name = meta.value("exchangeTimezoneName", "America/New_York");
@@ -183,7 +185,7 @@ Result<ParsedPayload> ParseYahooDaily(const std::string& payload, const PayloadC
     bar.symbol = symbol;
     auto local = rule.zone->to_local(date::sys_seconds{seconds{stamp}});
     bar.session_date = Day{date::floor<date::days>(local).time_since_epoch()};
-    bar.ts_ms = rule.CloseMs(bar.session_date);
+    bar.ts_ms = minutes ? stamp * 1000 : rule.CloseMs(bar.session_date);
     bar.open = *open / divisor;
     bar.high = *high / divisor;
     bar.low = *low / divisor;
@@ -196,9 +198,10 @@ Result<ParsedPayload> ParseYahooDaily(const std::string& payload, const PayloadC
     bar.region = context.region;
     bar.source = context.source;
     bar.fetched_at_ms = context.fetched_at_ms;
-    bar.complete = context.fetched_at_ms >= bar.ts_ms;
+    // A minute bar is complete once its minute is over.
+    bar.complete = context.fetched_at_ms >= bar.ts_ms + (minutes ? 60000 : 0);
     bar.split_adjusted_as_of = fetch_day;
-    parsed.bars.push_back(std::move(bar));
+    (minutes ? parsed.minute_bars : parsed.bars).push_back(std::move(bar));
   }
 
   const json events = result.value("events", json::object());
@@ -243,6 +246,16 @@ Result<ParsedPayload> ParseYahooDaily(const std::string& payload, const PayloadC
     }
   }
   return parsed;
+}
+
+}  // namespace
+
+Result<ParsedPayload> ParseYahooDaily(const std::string& payload, const PayloadContext& context) {
+  return ParseYahooChart(payload, context, /*minutes=*/false);
+}
+
+Result<ParsedPayload> ParseYahooMinutes(const std::string& payload, const PayloadContext& context) {
+  return ParseYahooChart(payload, context, /*minutes=*/true);
 }
 
 }  // namespace finlake::pipeline
