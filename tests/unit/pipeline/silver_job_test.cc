@@ -217,6 +217,38 @@ TEST_F(SilverJobTest, PenceAreConvertedAndSourcePrecedenceDecides) {
                                                    {"2020-01-03", "2.66", "USD", "alphavantage"}}));
 }
 
+TEST_F(SilverJobTest, MinuteBarsLandInBars1mTheLiveMinuteWaitsAndALaterSplitRescalesThem) {
+  auto minutes_chart = [](const std::string& symbol, int64_t first, int count, double price, const json& events) {
+    std::vector<Bar> bars;
+    for (int i = 0; i < count; ++i) bars.push_back({first + 60 * i, price, price + 1, price - 1, price + 0.5, 100});
+    json body = json::parse(Chart(symbol, bars, events));
+    body["chart"]["result"][0]["meta"]["dataGranularity"] = "1m";
+    return body.dump();
+  };
+  auto key = [](int64_t fetched) {
+    return json{{"api", "chart"}, {"symbol", "MIN"}, {"interval", "1m"}, {"fetched", fetched}}.dump();
+  };
+  // Fetched during the 3rd minute of Jan 2: the third bar is still live.
+  Land("yahoo", "MIN", minutes_chart("MIN", kJan2Open, 3, 400, json::object()), kJan2Open + 150, key(kJan2Open + 150));
+  SilverResult first = Run(kJan2Open + 200);
+  EXPECT_EQ(first.sources[0].minute_bars, 3);
+  EXPECT_EQ(first.sources[0].held_back, 1);
+  EXPECT_EQ(Rows("silver.bars_1m", "ts::VARCHAR, session_date::VARCHAR, close, volume"),
+            (std::vector<std::vector<std::string>>{{"2020-01-02 14:30:00+00", "2020-01-02", "400.5", "100"},
+                                                   {"2020-01-02 14:31:00+00", "2020-01-02", "400.5", "100"}}));
+  // Jan 8: a 2:1 split on Jan 6 appears; the stored minutes halve, volume doubles.
+  json events = {{"splits", {{std::to_string(kJan2Open + 4 * kDay),
+                              {{"date", kJan2Open + 4 * kDay}, {"numerator", 2}, {"denominator", 1}}}}}};
+  Land("yahoo", "MIN", minutes_chart("MIN", kJan2Open + 6 * kDay, 2, 210, events), kJan2Open + 6 * kDay + 3600,
+       key(kJan2Open + 6 * kDay + 3600));
+  Run(kJan2Open + 6 * kDay + 7200);
+  EXPECT_EQ(Rows("silver.bars_1m", "ts::VARCHAR, close, volume"),
+            (std::vector<std::vector<std::string>>{{"2020-01-02 14:30:00+00", "200.25", "200"},
+                                                   {"2020-01-02 14:31:00+00", "200.25", "200"},
+                                                   {"2020-01-08 14:30:00+00", "210.5", "100"},
+                                                   {"2020-01-08 14:31:00+00", "210.5", "100"}}));
+}
+
 TEST_F(SilverJobTest, RealYahooFixturesBecomeSessionsWithYahoosAdjustedClose) {
   SKIP_WITHOUT_SHARED();
   std::string path = testing::SharedDir() +
