@@ -99,5 +99,10 @@ inline constexpr int64_t kVacuumInFlightGraceMs = 3600 * 1000;
 // memory-bound, so past a socket's cores more threads only add start-up cost; a
 // larger request is a caller's bug, not a wish.
 inline constexpr int32_t kIndicatorThreadsMax = 256;
+// The largest period the SQL indicator functions (analytics/sql_functions.h) accept.
+// RollingVolatility and VolumeZScore allocate `period` doubles before they look at
+// the series, so a typo like 2000000000 in SQL would ask for 16 GB; a million bars
+// is ten years of 1-minute bars, beyond any window anyone computes.
+inline constexpr int32_t kIndicatorSqlPeriodMax = 1000000;
 
 }  // namespace finlake::limits

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "finlake/analytics/sql_functions.h"
+
 namespace finlake::engine {
 
 using nlohmann::json;
@@ -180,7 +182,12 @@ Result<std::unique_ptr<Database>> Database::Open(const EngineOptions& options) {
     return Status::Internal("cannot open DuckDB: " + message);
   }
   duckdb_destroy_config(&config);
-  return std::unique_ptr<Database>(new Database(database));
+  std::unique_ptr<Database> opened(new Database(database));
+  // The ta_* indicator functions go into the system catalog, which every later
+  // connection (the CLI's, a lake's) shares.
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, opened->Connect());
+  RETURN_IF_ERROR(analytics::RegisterIndicatorFunctions(connection->raw()));
+  return opened;
 }
 
 Result<std::unique_ptr<Connection>> Database::Connect() {

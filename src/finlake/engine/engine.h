@@ -75,7 +75,8 @@ class Connection {
 
 class Database {
  public:
-  // An in-memory database with TimeZone='UTC' (the Contracts' "Time").
+  // An in-memory database with TimeZone='UTC' (the Contracts' "Time") and the
+  // ta_* indicator functions (analytics/sql_functions.h) in its catalog.
   [[nodiscard]] static Result<std::unique_ptr<Database>> Open(const EngineOptions& options = {});
   ~Database() { duckdb_close(&database_); }
   Database(const Database&) = delete;

@@ -9,6 +9,7 @@
 #include "finlake/core/strings.h"
 #include "finlake/delta/schema.h"
 #include "finlake/pipeline/models.h"
+#include "finlake/pipeline/stage_table.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -182,42 +183,20 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
         [&](int64_t b, int64_t e) { return ComputeSymbol(series, b, e, out); }));
 
     // Stage the rows in the shared in-memory database, then merge what differs.
-    std::string stage = "__finlake_features_" + NewUuid();
-    std::replace(stage.begin(), stage.end(), '-', '_');
-    std::vector<std::string> columns = {"symbol VARCHAR", "session_date DATE"};
-    for (const char* feature : kFeatures) columns.push_back(std::string(feature) + " DOUBLE");
-    RETURN_IF_ERROR(connection->Execute("CREATE TABLE " + stage + " (" + Join(columns, ", ") + ")"));
-    struct DropStage {
-      engine::Connection* connection;
-      std::string name;
-      ~DropStage() { (void)connection->Execute("DROP TABLE IF EXISTS " + name); }
-    } drop{connection.get(), stage};
-    duckdb_appender appender = nullptr;
-    if (duckdb_appender_create(connection->raw(), nullptr, stage.c_str(), &appender) == DuckDBError) {
-      std::string message = duckdb_appender_error(appender);
-      duckdb_appender_destroy(&appender);
-      return Status::Internal("staging features: " + message);
-    }
-    bool ok = true;
-    for (size_t s = 0; s < series.symbols.size() && ok; ++s) {
-      for (int64_t r = series.offsets[s]; r < series.offsets[s + 1] && ok; ++r) {
-        const std::string& symbol = series.symbols[s];
-        ok = duckdb_append_varchar_length(appender, symbol.data(), symbol.size()) == DuckDBSuccess &&
-             duckdb_append_date(appender, duckdb_date{series.days[r]}) == DuckDBSuccess;
-        for (size_t f = 0; f < kFeatureCount && ok; ++f) {
-          double v = out[f][r];
-          ok = (std::isfinite(v) ? duckdb_append_double(appender, v) : duckdb_append_null(appender)) == DuckDBSuccess;
-        }
-        ok = ok && duckdb_appender_end_row(appender) == DuckDBSuccess;
+    Columns columns = {{"symbol", "VARCHAR"}, {"session_date", "DATE"}};
+    for (const char* feature : kFeatures) columns.push_back({feature, "DOUBLE"});
+    ASSIGN_OR_RETURN(auto stage, StageTable::Create(*connection, columns));
+    for (size_t s = 0; s < series.symbols.size(); ++s) {
+      for (int64_t r = series.offsets[s]; r < series.offsets[s + 1]; ++r) {
+        stage->Varchar(series.symbols[s]);
+        stage->Date(series.days[r]);
+        for (size_t f = 0; f < kFeatureCount; ++f) stage->Double(out[f][r]);
+        RETURN_IF_ERROR(stage->EndRow());
       }
     }
-    if (ok) ok = duckdb_appender_close(appender) == DuckDBSuccess;
-    std::string error = ok ? "" : duckdb_appender_error(appender);
-    duckdb_appender_destroy(&appender);
-    if (!ok) return Status::Internal("staging features: " + error);
-
+    ASSIGN_OR_RETURN(std::string staged, stage->Select());
     ASSIGN_OR_RETURN(ChangedRowsResult written,
-                     WriteChangedRows(lake, *connection, kGold, "SELECT * FROM " + stage, {"symbol", "session_date"},
+                     WriteChangedRows(lake, *connection, kGold, staged, {"symbol", "session_date"},
                                       /*replace_all=*/false, {delta::Txn{app_id, silver_now.version, std::nullopt}}));
     result.rows_inserted = written.rows_inserted;
     result.rows_updated = written.rows_updated;

@@ -10,6 +10,7 @@
 
 #include "finlake/core/strings.h"
 #include "finlake/delta/schema.h"
+#include "finlake/pipeline/stage_table.h"
 #include "finlake/sql/query_engine.h"
 
 namespace finlake::pipeline {
@@ -33,21 +34,6 @@ std::string Trim(const std::string& text) {
   if (begin == std::string::npos) return "";
   return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
 }
-
-// A unique name for a table in the lake's in-memory database, dropped on scope exit.
-class StageTable {
- public:
-  explicit StageTable(engine::Connection& connection) : connection_(connection) {
-    name_ = "__finlake_stage_" + NewUuid();
-    std::replace(name_.begin(), name_.end(), '-', '_');
-  }
-  ~StageTable() { (void)connection_.Execute("DROP TABLE IF EXISTS " + name_); }
-  const std::string& name() const { return name_; }
-
- private:
-  engine::Connection& connection_;
-  std::string name_;
-};
 
 }  // namespace
 
@@ -165,9 +151,9 @@ Result<ChangedRowsResult> WriteChangedRows(sql::Lake* lake, engine::Connection& 
                                            const std::string& select_sql, const std::vector<std::string>& keys,
                                            bool replace_all, const std::vector<delta::Txn>& progress) {
   ChangedRowsResult result;
-  StageTable stage(connection);
-  RETURN_IF_ERROR(connection.Execute("CREATE TABLE " + stage.name() + " AS " + select_sql)
-                      .WithContext("computing " + table));
+  auto created = StageTable::CreateAs(connection, select_sql);
+  if (!created.ok()) return created.status().WithContext("computing " + table);
+  StageTable& stage = **created;
   ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + stage.name()));
   for (const std::string& key : keys) {
     bool found = std::any_of(columns.begin(), columns.end(), [&](const auto& c) { return Lower(c.first) == Lower(key); });
@@ -188,8 +174,8 @@ Result<ChangedRowsResult> WriteChangedRows(sql::Lake* lake, engine::Connection& 
   std::string key0 = SqlIdentifier(keys[0]);
   std::string changed = "SELECT s.* FROM " + stage.name() + " AS s LEFT JOIN (" + scan + ") AS g ON " +
                         Join(on, " AND ") + " WHERE g." + key0 + " IS NULL OR " + Join(differs, " OR ");
-  StageTable diff(connection);
-  RETURN_IF_ERROR(connection.Execute("CREATE TABLE " + diff.name() + " AS " + changed));
+  ASSIGN_OR_RETURN(auto diff_table, StageTable::CreateAs(connection, changed));
+  StageTable& diff = *diff_table;
   ASSIGN_OR_RETURN(auto counted, connection.Query("SELECT count(*) FROM " + diff.name()));
   int64_t differing = counted->GetInt64(0, 0);
   int64_t deleted = 0;

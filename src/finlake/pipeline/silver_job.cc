@@ -15,6 +15,7 @@
 #include "finlake/core/strings.h"
 #include "finlake/delta/schema.h"
 #include "finlake/pipeline/models.h"
+#include "finlake/pipeline/stage_table.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -26,8 +27,6 @@ constexpr const char* kMinutes = "silver.bars_1m";
 constexpr const char* kActions = "silver.corporate_actions";
 constexpr const char* kSymbols = "silver.symbols";
 constexpr const char* kQuarantine = "silver.quarantine";
-
-using Columns = std::vector<std::pair<std::string, std::string>>;  // (name, DuckDB type)
 
 const Columns kBarsColumns = {
     {"symbol", "VARCHAR"},  {"session_date", "DATE"}, {"ts", "TIMESTAMP WITH TIME ZONE"},
@@ -64,37 +63,6 @@ Status EnsureTable(sql::Lake* lake, const std::string& name, const Columns& colu
   spec.description = description;
   return lake->CreateTable(name, spec, "finlake").status();
 }
-
-// Rows through a JSON-lines file: a SELECT with the columns' types.
-class RowFile {
- public:
-  RowFile(const ScratchDir& scratch, const std::string& name, const Columns& columns)
-      : path_(scratch.path() + "/" + name + ".jsonl"), columns_(columns), out_(path_) {}
-  void Add(const json& row) {
-    out_ << row.dump() << '\n';
-    ++rows_;
-  }
-  int64_t rows() const { return rows_; }
-  Result<std::string> Select() {
-    out_.close();
-    if (!out_) return Status::IOError("cannot write " + path_);
-    std::vector<std::string> types, select;
-    for (const auto& [name, type] : columns_) {
-      bool time = type == "TIMESTAMP WITH TIME ZONE";
-      types.push_back(SqlQuote(name) + ": " + SqlQuote(time ? "BIGINT" : type));
-      select.push_back(time ? "make_timestamptz(" + SqlIdentifier(name) + " * 1000) AS " + SqlIdentifier(name)
-                            : SqlIdentifier(name));
-    }
-    return "SELECT " + Join(select, ", ") + " FROM read_json(" + SqlQuote(path_) +
-           ", format='newline_delimited', columns={" + Join(types, ", ") + "})";
-  }
-
- private:
-  std::string path_;
-  const Columns& columns_;
-  std::ofstream out_;
-  int64_t rows_ = 0;
-};
 
 int64_t NowMs(const SilverOptions& options) { return options.now_ms > 0 ? options.now_ms : SystemClock().NowMillis(); }
 
@@ -189,7 +157,7 @@ class SourceRun {
   SilverSourceResult result_;
   std::string bronze_name_;
   int64_t now_ms_ = 0;
-  Status WriteMinutes(const std::string& bronze_name, int64_t bronze_version, const ScratchDir& scratch);
+  Status WriteMinutes(const std::string& bronze_name, int64_t bronze_version);
 
   std::vector<Candidate> fresh_;                 // Complete, valid bars of this run.
   std::vector<DailyBar> fresh_minutes_;          // Complete, valid minute bars of this run.
@@ -368,7 +336,7 @@ json BarRow(const Candidate& c) {
 // stored rows of the same keys, and of every symbol with a new split (rescaled
 // one split at a time, as the daily rows); one winner per (symbol, ts) by the
 // same precedence; only rows that differ are written.
-Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_version, const ScratchDir& scratch) {
+Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_version) {
   std::set<std::string> rescaled;
   for (const auto& [symbol, splits] : new_splits_) {
     if (!splits.empty()) rescaled.insert(symbol);
@@ -376,15 +344,22 @@ Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_ve
   if (fresh_minutes_.empty() && rescaled.empty()) return Status::Ok();
   Columns stage_columns = kMinuteColumns;
   stage_columns.push_back({"__rank", "INTEGER"});
-  RowFile rows(scratch, "minutes", stage_columns);
+  ASSIGN_OR_RETURN(auto rows, StageTable::Create(*connection_, stage_columns));
   for (DailyBar& bar : fresh_minutes_) {
     ApplyPendingSplits(all_splits_[bar.symbol], bar.split_adjusted_as_of, &bar);
-    rows.Add({{"symbol", bar.symbol}, {"ts", bar.ts_ms}, {"session_date", DayText(bar.session_date)},
-              {"open", bar.open}, {"high", bar.high}, {"low", bar.low}, {"close", bar.close},
-              {"volume", bar.volume}, {"vwap", nullptr}, {"trades", nullptr}, {"source", bar.source},
-              {"ingested_at", bar.fetched_at_ms}, {"__rank", Rank(bar.source)}});
+    rows->Varchar(bar.symbol);
+    rows->Int64(bar.ts_ms);
+    rows->Date(static_cast<int32_t>(bar.session_date.time_since_epoch().count()));
+    for (double price : {bar.open, bar.high, bar.low, bar.close}) rows->Double(price);
+    rows->Int64(bar.volume);
+    rows->Null();  // vwap
+    rows->Null();  // trades
+    rows->Varchar(bar.source);
+    rows->Int64(bar.fetched_at_ms);
+    rows->Int64(Rank(bar.source));
+    RETURN_IF_ERROR(rows->EndRow());
   }
-  ASSIGN_OR_RETURN(std::string fresh, rows.Select());
+  ASSIGN_OR_RETURN(std::string fresh, rows->Select());
   ASSIGN_OR_RETURN(auto table, lake_->OpenTable(kMinutes));
   ASSIGN_OR_RETURN(delta::Snapshot snapshot, table->Load());
   ASSIGN_OR_RETURN(std::string scan, table->ScanSql(snapshot));
@@ -454,9 +429,12 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
   std::map<std::string, std::vector<CorporateAction>> fresh_actions_by_symbol;
   for (CorporateAction& a : fresh_actions_) fresh_actions_by_symbol[a.symbol].push_back(std::move(a));
 
-  ScratchDir scratch("finlake-silver-");
-  RowFile bar_rows(scratch, "bars", kBarsColumns), action_rows(scratch, "actions", kActionsColumns),
-      symbol_rows(scratch, "symbols", kSymbolsColumns), quarantine_rows(scratch, "quarantine", kQuarantineColumns);
+  ASSIGN_OR_RETURN(auto bars_stage, StageTable::Create(*connection_, kBarsColumns));
+  ASSIGN_OR_RETURN(auto actions_stage, StageTable::Create(*connection_, kActionsColumns));
+  ASSIGN_OR_RETURN(auto symbols_stage, StageTable::Create(*connection_, kSymbolsColumns));
+  ASSIGN_OR_RETURN(auto quarantine_stage, StageTable::Create(*connection_, kQuarantineColumns));
+  StageTable &bar_rows = *bars_stage, &action_rows = *actions_stage, &symbol_rows = *symbols_stage,
+             &quarantine_rows = *quarantine_stage;
 
   for (const std::string& symbol : symbols) {
     std::vector<Candidate>& old_rows = existing_[symbol];
@@ -556,7 +534,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
       winners[i].adj_close = adjusted[i];
       auto it = stored.find(winners[i].bar.session_date);
       if (it != stored.end() && SameBar(winners[i], *it->second)) continue;
-      bar_rows.Add(BarRow(winners[i]));
+      RETURN_IF_ERROR(bar_rows.AddJson(BarRow(winners[i])));
     }
     // Actions that are new or changed.
     std::map<std::pair<Day, std::string>, const CorporateAction*> stored_actions;
@@ -567,20 +545,20 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
           it->second->cash_amount == a.cash_amount && it->second->source == a.source) {
         continue;
       }
-      action_rows.Add({{"symbol", a.symbol}, {"ex_date", DayText(a.ex_date)}, {"kind", a.kind},
+      RETURN_IF_ERROR(action_rows.AddJson({{"symbol", a.symbol}, {"ex_date", DayText(a.ex_date)}, {"kind", a.kind},
                        {"split_ratio", a.split_ratio}, {"cash_amount", a.cash_amount}, {"currency", a.currency},
-                       {"source", a.source}});
+                       {"source", a.source}}));
     }
   }
   for (const auto& [symbol, info] : fresh_symbols_) {
-    symbol_rows.Add({{"symbol", info.symbol}, {"name", info.name}, {"exchange", info.exchange},
+    RETURN_IF_ERROR(symbol_rows.AddJson({{"symbol", info.symbol}, {"name", info.name}, {"exchange", info.exchange},
                      {"region", info.region}, {"currency", info.currency}, {"asset_class", info.asset_class},
-                     {"active", info.active}});
+                     {"active", info.active}}));
   }
   for (const auto& [rejected, source] : rejected_) {
-    quarantine_rows.Add({{"source_table", bronze_name}, {"rule", rejected.rule}, {"row", rejected.row.dump()},
+    RETURN_IF_ERROR(quarantine_rows.AddJson({{"source_table", bronze_name}, {"rule", rejected.rule}, {"row", rejected.row.dump()},
                          {"source", source}, {"detected_at", now_ms_}, {"symbol", rejected.symbol},
-                         {"detail", rejected.detail}});
+                         {"detail", rejected.detail}}));
   }
   result_.quarantined = quarantine_rows.rows();
   result_.actions_written = action_rows.rows();
@@ -608,7 +586,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
     merge.keys = {"symbol"};
     RETURN_IF_ERROR(table->Merge(select, merge).status().WithContext("writing " + std::string(kSymbols)));
   }
-  RETURN_IF_ERROR(WriteMinutes(bronze_name, bronze_now.version, scratch));
+  RETURN_IF_ERROR(WriteMinutes(bronze_name, bronze_now.version));
   if (bar_rows.rows() > 0) {
     ASSIGN_OR_RETURN(std::string select, bar_rows.Select());
     table::MergeOptions merge;
