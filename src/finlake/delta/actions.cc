@@ -307,4 +307,36 @@ std::string SerializeCommit(const std::vector<Action>& actions) {
   return out;
 }
 
+std::optional<int64_t> AddFile::NumRecords() const {
+  if (!stats) return std::nullopt;
+  const std::string& text = *stats;
+  // Walk the object, skipping strings and nested values, to the key
+  // "numRecords" at depth 1 (a column of that name sits deeper, in minValues).
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      size_t end = i + 1;
+      while (end < text.size() && text[end] != '"') end += text[end] == '\\' ? 2 : 1;
+      if (end >= text.size()) return std::nullopt;
+      if (depth == 1 && text.compare(i + 1, end - i - 1, "numRecords") == 0) {
+        size_t colon = text.find_first_not_of(" \t\r\n", end + 1);
+        if (colon == std::string::npos || text[colon] != ':') return std::nullopt;
+        size_t start = text.find_first_not_of(" \t\r\n", colon + 1);
+        if (start == std::string::npos) return std::nullopt;
+        char* stop = nullptr;
+        long long value = std::strtoll(text.c_str() + start, &stop, 10);
+        if (stop == text.c_str() + start || value < 0) return std::nullopt;
+        return static_cast<int64_t>(value);
+      }
+      i = end;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace finlake::delta

@@ -45,6 +45,10 @@ struct AddFile {
   std::optional<std::string> stats;  // The JSON string, as in the log.
   nlohmann::json tags;               // null when absent.
   nlohmann::json deletion_vector;    // null when absent; finlake refuses tables that use DVs.
+
+  // The stats' top-level numRecords, read without building the JSON document
+  // (planning touches every file's stats); nullopt without stats or the field.
+  std::optional<int64_t> NumRecords() const;
 };
 
 struct RemoveFile {

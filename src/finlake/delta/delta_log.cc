@@ -86,6 +86,19 @@ std::string FileKey(const std::string& path, const json& deletion_vector) {
 // Accumulates actions in log order into a snapshot.
 class Replayer {
  public:
+  // Starts from a snapshot instead of nothing.
+  void Seed(const Snapshot& snapshot) {
+    protocol_ = snapshot.protocol;
+    metadata_ = snapshot.metadata;
+    files_.reserve(snapshot.files.size());
+    for (const AddFile& file : snapshot.files) files_[FileKey(file.path, file.deletion_vector)] = file;
+    for (const RemoveFile& tombstone : snapshot.tombstones) {
+      tombstones_[FileKey(tombstone.path, tombstone.deletion_vector)] = tombstone;
+    }
+    txns_ = snapshot.txns;
+    for (const OtherAction& domain : snapshot.domain_metadata) domains_[domain.body.value("domain", "")] = domain;
+  }
+
   void Apply(Action&& action) {
     std::visit(
         [this](auto&& a) {
@@ -184,10 +197,9 @@ constexpr int64_t kLogRetentionDefaultMs = int64_t{30} * 24 * 3600 * 1000;
 int64_t Snapshot::NumRecords() const {
   int64_t total = 0;
   for (const AddFile& file : files) {
-    if (!file.stats) return -1;
-    json stats = json::parse(*file.stats, nullptr, false);
-    if (stats.is_discarded() || !stats.contains("numRecords")) return -1;
-    total += stats["numRecords"].get<int64_t>();
+    std::optional<int64_t> records = file.NumRecords();
+    if (!records) return -1;
+    total += *records;
   }
   return total;
 }
@@ -381,7 +393,17 @@ Result<CommitResult> DeltaLog::Commit(int64_t read_version, std::vector<Action> 
       result.attempts = attempt;
       int64_t interval = limits::kCheckpointIntervalDefault;
       if (options.checkpoint && version > 0 && (version % interval == 0 || options.checkpoint_after)) {
-        auto snapshot = Load(version);
+        Result<Snapshot> snapshot = Status::Internal("unset");
+        if (options.base != nullptr && options.base->version == read_version && version == read_version + 1) {
+          Replayer replayer;
+          replayer.Seed(*options.base);
+          for (Action& action : actions) {
+            if (!std::holds_alternative<CommitInfo>(action)) replayer.Apply(std::move(action));
+          }
+          snapshot = replayer.Finish(version, table_root_);
+        } else {
+          snapshot = Load(version);
+        }
         result.checkpoint_status = snapshot.ok() ? WriteCheckpoint(*snapshot) : snapshot.status();
       }
       return result;

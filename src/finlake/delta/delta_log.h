@@ -41,6 +41,10 @@ struct CommitOptions {
   // Write a checkpoint after this commit whatever its version: after a MERGE or
   // OPTIMIZE, which replace many files, the next reader replays one Parquet file.
   bool checkpoint_after = false;
+  // The snapshot (at read_version) the actions were computed from. When the
+  // commit lands at read_version + 1, the checkpoint after it is built from this
+  // snapshot plus the actions instead of replaying the log again.
+  const Snapshot* base = nullptr;
 };
 
 // "interval 1 week", "interval 7 days", "interval 168 hours" (Delta's interval

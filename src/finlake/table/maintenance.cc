@@ -244,12 +244,12 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
     int64_t input_rows = 0, input_bytes = 0;
     for (size_t index : files) {
       const delta::AddFile& file = snapshot.files[index];
-      json stats = file.stats ? json::parse(*file.stats, nullptr, false) : json();
-      if (!stats.is_object() || !stats.contains("numRecords")) {
+      std::optional<int64_t> records = file.NumRecords();
+      if (!records) {
         input_rows = -1;
         break;
       }
-      input_rows += stats["numRecords"].get<int64_t>();
+      input_rows += *records;
       input_bytes += file.size;
     }
     std::optional<int64_t> file_rows;
@@ -297,6 +297,7 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
   // a file it rewrote conflicts.
   commit.read_set = std::move(read);
   commit.checkpoint_after = true;
+  commit.base = &snapshot;
   ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(snapshot.version, std::move(actions), commit));
   result.version = committed.version;
   return result;

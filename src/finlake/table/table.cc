@@ -80,25 +80,83 @@ std::optional<std::string> PartitionText(const DataType& type, const json& value
 // stats show a value for them (a min or max, or fewer nulls than rows). A writer
 // cannot have seen a value in a column the file lacks; a null count alone proves
 // nothing, since a writer may report all-null for a column it did not write.
+// Reads one file's stats for the columns they prove present, as SAX events:
+// planning a scan of thousands of files must not build a JSON document per file.
+class ColumnProofSax : public nlohmann::json_sax<json> {
+ public:
+  ColumnProofSax(const std::set<std::string>& wanted, std::set<std::string>& proven)
+      : wanted_(wanted), proven_(proven) {}
+
+  // After a successful parse: the columns with fewer nulls than rows.
+  void Finish() {
+    if (records_ < 0) return;
+    for (const auto& [name, nulls] : null_counts_) {
+      if (nulls < records_) Prove(name);
+    }
+  }
+
+  bool null() override { return Value(false, std::nullopt); }
+  bool boolean(bool) override { return Value(true, std::nullopt); }
+  bool number_integer(number_integer_t v) override { return Value(true, static_cast<int64_t>(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return Value(true, static_cast<int64_t>(v)); }
+  bool number_float(number_float_t, const string_t&) override { return Value(true, std::nullopt); }
+  bool string(string_t&) override { return Value(true, std::nullopt); }
+  bool binary(binary_t&) override { return Value(true, std::nullopt); }
+  bool start_object(std::size_t) override {
+    if (depth_ == 2) Value(true, std::nullopt);  // A struct column's bound: a value.
+    ++depth_;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 2) Value(true, std::nullopt);
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool key(string_t& name) override {
+    if (depth_ == 1) top_ = name;
+    if (depth_ == 2) column_ = name;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  bool Value(bool present, std::optional<int64_t> integer) {
+    if (depth_ == 1 && top_ == "numRecords" && integer) records_ = *integer;
+    if (depth_ != 2) return true;
+    if ((top_ == "minValues" || top_ == "maxValues") && present) Prove(column_);
+    if (top_ == "nullCount" && integer) null_counts_[column_] = *integer;
+    return true;
+  }
+  void Prove(const std::string& name) {
+    std::string lower = ToLower(name);
+    if (wanted_.count(lower)) proven_.insert(lower);
+  }
+
+  const std::set<std::string>& wanted_;
+  std::set<std::string>& proven_;
+  int depth_ = 0;
+  std::string top_, column_;
+  int64_t records_ = -1;
+  std::map<std::string, int64_t> null_counts_;
+};
+
 // Adds to `proven` the wanted columns one file's stats show a value for.
 void ProveColumnsOfFile(const delta::AddFile& file, const std::set<std::string>& wanted,
                         std::set<std::string>& proven) {
   if (!file.stats) return;
-  json stats = json::parse(*file.stats, nullptr, false);
-  if (!stats.is_object()) return;
-  int64_t records = stats.value("numRecords", int64_t{-1});
-  auto prove = [&](const char* key, bool by_null_count) {
-    if (!stats.contains(key) || !stats[key].is_object()) return;
-    for (const auto& [name, value] : stats[key].items()) {
-      if (by_null_count && !(value.is_number_integer() && records >= 0 && value.get<int64_t>() < records)) continue;
-      if (!by_null_count && value.is_null()) continue;
-      std::string lower = ToLower(name);
-      if (wanted.count(lower)) proven.insert(lower);
-    }
-  };
-  prove("minValues", false);
-  prove("maxValues", false);
-  prove("nullCount", true);
+  std::set<std::string> found;
+  ColumnProofSax sax(wanted, found);
+  if (!json::sax_parse(*file.stats, &sax)) return;  // Unreadable stats prove nothing.
+  sax.Finish();
+  proven.insert(found.begin(), found.end());
 }
 
 std::set<std::string> DataColumns(const delta::Snapshot& snapshot) {
