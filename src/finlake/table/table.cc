@@ -8,6 +8,7 @@
 #include "finlake/core/clock.h"
 #include "finlake/core/limits.h"
 #include "finlake/core/strings.h"
+#include "finlake/core/writeback.h"
 #include "finlake/delta/protocol_check.h"
 #include "finlake/table/table_internal.h"
 
@@ -475,32 +476,47 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
                                                                                         : partition_of.path.substr(0, slash);
   std::string dir = folder.empty() ? *local_root : *local_root + "/" + folder;
   RETURN_IF_ERROR(storage_->MakeDirs(dir));
+  // Files part-<uuid>-0, -1, ...: unique, and predictable for the writeback starter.
+  std::string stem = "part-" + NewUuid() + "-";
   std::string options = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS, OVERWRITE_OR_IGNORE, "
-                        "FILENAME_PATTERN 'part-{uuid}', FILE_SIZE_BYTES " + std::to_string(file_bytes);
+                        "FILENAME_PATTERN '" + stem + "{i}', FILE_SIZE_BYTES " + std::to_string(file_bytes);
   // DuckDB starts a new file only between row groups: files smaller than its
   // default row group (122,880 rows) need smaller row groups to come out near
   // the target size.
   if (file_rows && *file_rows < limits::kParquetRowGroupRowsDefault) {
     options += ", ROW_GROUP_SIZE " + std::to_string(std::max<int64_t>(*file_rows / 2, limits::kParquetRowGroupRowsMin));
   }
-  auto rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(dir) + " (" + options + ")");
+  Result<std::vector<std::vector<json>>> rows = Status::Internal("unset");
+  {
+    WritebackStarter writeback(dir, stem);
+    rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(dir) + " (" + options + ")");
+  }
   if (!rows.ok()) return rows.status().WithContext(root() + ": writing data files");
   return AddsOfWrittenFiles(snapshot, *rows, dir, &partition_of.partition_values, rows_written);
 }
 
 Result<std::vector<delta::AddFile>> Table::WriteDataFiles(const delta::Snapshot& snapshot,
                                                           const std::string& select_sql, int64_t* rows_written) {
-  std::string options = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS, OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part-{uuid}'";
-  if (snapshot.metadata.partition_columns.empty()) {
-    options += ", FILE_SIZE_BYTES '512MB'";  // Directory mode: one file per 512 MB.
+  std::string options = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS, OVERWRITE_OR_IGNORE";
+  std::string stem = "part-" + NewUuid() + "-";
+  bool partitioned = !snapshot.metadata.partition_columns.empty();
+  if (!partitioned) {
+    // Directory mode: one file per 512 MB, named for the writeback starter.
+    options += ", FILE_SIZE_BYTES '512MB', FILENAME_PATTERN '" + stem + "{i}'";
   } else {
+    options += ", FILENAME_PATTERN 'part-{uuid}'";
     std::vector<std::string> partition;
     for (const std::string& column : snapshot.metadata.partition_columns) partition.push_back(SqlIdentifier(column));
     options += ", PARTITION_BY (" + Join(partition, ", ") + ")";
   }
   std::optional<std::string> local_root = storage_->LocalPath(root());
   if (!local_root) return Status::Unsupported(root() + ": DuckDB writes need a storage with local paths");
-  auto rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(*local_root) + " (" + options + ")");
+  Result<std::vector<std::vector<json>>> rows = Status::Internal("unset");
+  {
+    std::optional<WritebackStarter> writeback;
+    if (!partitioned) writeback.emplace(*local_root, stem);
+    rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(*local_root) + " (" + options + ")");
+  }
   if (!rows.ok()) return rows.status().WithContext(root() + ": writing data files");
   return AddsOfWrittenFiles(snapshot, *rows, *local_root, nullptr, rows_written);
 }
