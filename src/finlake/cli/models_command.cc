@@ -171,9 +171,12 @@ int Models(const std::string& lake_dir, const std::string& action, const std::ve
     return snapshot.ok() ? snapshot->version : -1;
   };
   // Checks a table when this run moved it.
+  // Checks a table when this run moved it, and compacts it when small files piled up.
   auto check_if_moved = [&](const std::string& table, int64_t before,
                             const std::vector<pipeline::QualityCheck>& extra = {}) -> Status {
     if (version_of(table) == before) return Status::Ok();
+    ASSIGN_OR_RETURN(int64_t compacted, pipeline::AutoCompact(lake->get(), table));
+    if (compacted > 0) std::cout << table << ": compacted " << compacted << " small files\n";
     return gate.Check(table, extra);
   };
   if (wanted(kSilverBars)) {

@@ -316,4 +316,17 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
   return result;
 }
 
+Result<int64_t> AutoCompact(sql::Lake* lake, const std::string& table, int64_t small_files_min,
+                            int64_t target_file_bytes) {
+  ASSIGN_OR_RETURN(auto opened, lake->OpenTable(table));
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, opened->Load());
+  int64_t small = 0;
+  for (const delta::AddFile& file : snapshot.files) small += file.size < target_file_bytes / 4 ? 1 : 0;
+  if (small < small_files_min) return int64_t{0};
+  table::OptimizeOptions options;
+  options.target_file_bytes = target_file_bytes;
+  ASSIGN_OR_RETURN(table::WriteResult written, opened->Optimize(options));
+  return written.files_removed;
+}
+
 }  // namespace finlake::pipeline

@@ -91,4 +91,11 @@ struct ChangedRowsResult {
                                                          const std::vector<std::string>& keys, bool replace_all,
                                                          const std::vector<delta::Txn>& progress);
 
+// Auto-compaction after a model writes (silver and gold must not grow a small
+// file per session): when `table` holds at least `small_files_min` files smaller
+// than a quarter of `target_file_bytes`, they are bin-packed (OPTIMIZE,
+// dataChange=false). Returns the files compacted (0: nothing to do).
+[[nodiscard]] Result<int64_t> AutoCompact(sql::Lake* lake, const std::string& table, int64_t small_files_min = 16,
+                                          int64_t target_file_bytes = int64_t{128} << 20);
+
 }  // namespace finlake::pipeline

@@ -1,0 +1,78 @@
+#include "finlake/pipeline/models.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "testing/test_env.h"
+
+namespace finlake::pipeline {
+namespace {
+
+const char* kModel = R"(/*---
+output: gold.t
+inputs: [silver.x]
+keys: [k]
+mode: incremental
+incremental_key: k
+---*/
+SELECT k, sum(v) AS v FROM silver.x GROUP BY k;
+)";
+
+TEST(ParseModelTest, ReadsTheHeaderAndTheSelect) {
+  auto model = ParseModel("m.sql", kModel);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ(model->output, "gold.t");
+  EXPECT_EQ(model->inputs, std::vector<std::string>{"silver.x"});
+  EXPECT_EQ(model->keys, std::vector<std::string>{"k"});
+  EXPECT_EQ(model->mode, "incremental");
+  EXPECT_EQ(model->sql, "SELECT k, sum(v) AS v FROM silver.x GROUP BY k");
+}
+
+TEST(ParseModelTest, NamesTheFileAndTheRule) {
+  std::string text = kModel;
+  auto without_key = ParseModel("m.sql", text.replace(text.find("incremental_key: k\n"), 19, ""));
+  EXPECT_EQ(without_key.status().message(), "m.sql: mode incremental needs incremental_key (e.g. symbol)");
+  EXPECT_EQ(ParseModel("m.sql", "SELECT 1").status().message(),
+            "m.sql: a model starts with a YAML header between /*--- and ---*/");
+  EXPECT_NE(ParseModel("m.sql", "/*---\noutput: [\n---*/ SELECT 1").status().message().find("m.sql: header:"),
+            std::string::npos);
+}
+
+TEST(LoadModelsTest, OrdersModelsAfterTheirInputsAndRefusesCycles) {
+  testing::ScratchDir dir;
+  auto write = [&](const std::string& name, const std::string& output, const std::string& input) {
+    std::ofstream(dir.path() + "/" + name) << "/*---\noutput: " << output << "\ninputs: [" << input
+                                           << "]\nkeys: [k]\n---*/\nSELECT 1 AS k FROM " << input;
+  };
+  write("a.sql", "gold.second", "gold.first");
+  write("b.sql", "gold.first", "silver.x");
+  auto models = LoadModels(dir.path());
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  ASSERT_EQ(models->size(), 2u);
+  EXPECT_EQ((*models)[0].output, "gold.first");
+  EXPECT_EQ((*models)[1].output, "gold.second");
+  write("b.sql", "gold.first", "gold.second");
+  EXPECT_NE(LoadModels(dir.path()).status().message().find("cycle: gold.second, gold.first"), std::string::npos)
+      << LoadModels(dir.path()).status().message();
+}
+
+TEST(AutoCompactTest, PacksSmallFilesOnceEnoughPiledUp) {
+  testing::ScratchDir dir;
+  sql::LakeOptions options;
+  options.create = true;
+  auto lake = sql::Lake::Open(dir.path() + "/lake", options).value();
+  table::CreateSpec spec;
+  spec.schema.fields.push_back(delta::StructField{"k", delta::DataType::Primitive("long"), true, nlohmann::json::object()});
+  auto table = lake->CreateTable("silver.t", spec, "test").value();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(table->Append("SELECT range AS k FROM range(10)").ok());
+  EXPECT_EQ(AutoCompact(lake.get(), "silver.t", 4).value(), 0);  // 3 small files: not yet.
+  ASSERT_TRUE(table->Append("SELECT range AS k FROM range(10)").ok());
+  EXPECT_EQ(AutoCompact(lake.get(), "silver.t", 4).value(), 4);
+  auto snapshot = table->Load().value();
+  EXPECT_EQ(snapshot.files.size(), 1u);
+  EXPECT_EQ(snapshot.NumRecords(), 40);
+}
+
+}  // namespace
+}  // namespace finlake::pipeline
