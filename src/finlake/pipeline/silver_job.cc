@@ -9,6 +9,7 @@
 #include <date/date.h>
 
 #include "finlake/analytics/adjustment.h"
+#include "finlake/calendar/calendar_config.h"
 #include "finlake/calendar/exchange_calendar.h"
 #include "finlake/core/clock.h"
 #include "finlake/core/scratch_dir.h"
@@ -147,7 +148,7 @@ class SourceRun {
   Status ReadBronze(const std::string& bronze_name, const delta::Snapshot& bronze_now, int64_t consumed,
                     table::Table& bronze);
   Status LoadExisting(const std::set<std::string>& symbols);
-  bool IsSession(const std::string& exchange, Day day) const;
+  bool IsSession(const std::string& exchange, Day day);
   int Rank(const std::string& source) const;
   void Quarantine(const Rejected& rejected, const std::string& source);
 
@@ -168,12 +169,20 @@ class SourceRun {
   std::map<std::string, std::vector<Candidate>> existing_;  // By symbol.
   std::map<std::string, std::vector<CorporateAction>> existing_actions_;
   std::optional<calendar::ExchangeCalendar> nyse_;
+  std::map<std::string, std::optional<calendar::ExchangeCalendar>> calendars_;  // Other exchanges, by code.
 };
 
-bool SourceRun::IsSession(const std::string& exchange, Day day) const {
+bool SourceRun::IsSession(const std::string& exchange, Day day) {
   static const std::set<std::string> kUs = {"XNYS", "XNAS", "ARCX", "XASE", "BATS"};
   if (kUs.count(exchange) && nyse_) return nyse_->IsSession(day);
   if (exchange == "CCC") return true;  // Crypto trades every day.
+  // A calendar finlake.yaml describes under the exchange's code; else weekdays.
+  auto it = calendars_.find(exchange);
+  if (it == calendars_.end()) {
+    auto resolved = calendar::ResolveCalendar(exchange, lake_->dir() + "/finlake.yaml");
+    it = calendars_.emplace(exchange, resolved.ok() ? std::optional(std::move(*resolved)) : std::nullopt).first;
+  }
+  if (it->second) return it->second->IsSession(day);
   unsigned weekday = date::weekday{day}.c_encoding();
   return weekday != 0 && weekday != 6;
 }

@@ -199,6 +199,21 @@ TEST_F(SilverJobTest, ASplitFoundLaterRescalesTheStoredHistory) {
                                                    {"2020-01-07", "dividend", "1.0", "0.5"}}));
 }
 
+TEST_F(SilverJobTest, HolidaysAreNotSessionsAndEarlyClosesStampTheirOwnClose) {
+  // 2020-11-26 Thanksgiving (closed); 2020-11-27 closes at 13:00 ET = 18:00Z.
+  constexpr int64_t kNov25Open = 1606314600;  // 09:30 EST.
+  Land("yahoo", "HOL", Chart("HOL", {{kNov25Open, 10, 11, 9, 10.5, 100},
+                                     {kNov25Open + kDay, 10.5, 11, 10, 10.6, 100},
+                                     {kNov25Open + 2 * kDay, 10.6, 11, 10, 10.7, 100}}),
+       kNov25Open + 5 * kDay);
+  Run(kNov25Open + 5 * kDay);
+  EXPECT_EQ(Rows("silver.bars_1d", "session_date::VARCHAR, ts::VARCHAR"),
+            (std::vector<std::vector<std::string>>{{"2020-11-25", "2020-11-25 21:00:00+00"},
+                                                   {"2020-11-27", "2020-11-27 18:00:00+00"}}));
+  EXPECT_EQ(Rows("silver.quarantine", "rule, detail"),
+            (std::vector<std::vector<std::string>>{{"session_of_exchange", "2020-11-26 is not a session of XNAS"}}));
+}
+
 TEST_F(SilverJobTest, PenceAreConvertedAndSourcePrecedenceDecides) {
   Land("yahoo", "TSCO.L", Chart("TSCO.L", {{kJan2Open, 250, 260, 245, 255, 100}}, json::object(), "GBp"),
        kJan2Open + 2 * kDay);
