@@ -141,19 +141,9 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
   ASSIGN_OR_RETURN(std::string silver_scan, silver->ScanSql(silver_now));
   // The symbols to recompute: those in the files added since the consumed version.
   std::string symbol_filter;
-  std::optional<delta::Snapshot> before;
-  if (consumed >= 0 && !options.full_rebuild) {
-    auto loaded = silver->Load(consumed);
-    if (loaded.ok()) before = std::move(*loaded);
-  }
-  if (before) {
-    std::set<std::string> seen;
-    for (const delta::AddFile& file : before->files) seen.insert(file.path);
-    table::Table::ScanOptions fresh;
-    fresh.files.emplace();
-    for (size_t i = 0; i < silver_now.files.size(); ++i) {
-      if (!seen.count(silver_now.files[i].path)) fresh.files->push_back(i);
-    }
+  table::Table::ScanOptions fresh;
+  if (consumed >= 0 && !options.full_rebuild) fresh.files = FilesAddedSince(*silver, silver_now, consumed);
+  if (fresh.files) {
     ASSIGN_OR_RETURN(std::string fresh_scan, silver->ScanSql(silver_now, fresh));
     ASSIGN_OR_RETURN(auto changed, connection->Query("SELECT DISTINCT symbol FROM (" + fresh_scan + ")"));
     std::set<std::string> symbols;

@@ -276,17 +276,11 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
         incremental = false;  // This input has no such column: recompute everything.
         break;
       }
-      auto before = table->Load(consumed[input]);
-      if (!before.ok()) {
+      table::Table::ScanOptions fresh;
+      fresh.files = FilesAddedSince(*table, now, consumed[input]);
+      if (!fresh.files) {
         incremental = false;  // That version's log is gone: recompute everything.
         break;
-      }
-      std::set<std::string> seen;
-      for (const delta::AddFile& file : before->files) seen.insert(file.path);
-      table::Table::ScanOptions fresh;
-      fresh.files.emplace();
-      for (size_t i = 0; i < now.files.size(); ++i) {
-        if (!seen.count(now.files[i].path)) fresh.files->push_back(i);
       }
       ASSIGN_OR_RETURN(std::string scan, table->ScanSql(now, fresh));
       ASSIGN_OR_RETURN(auto rows, engine->connection().Query("SELECT DISTINCT " + SqlIdentifier(model.incremental_key) +
@@ -327,6 +321,21 @@ Result<int64_t> AutoCompact(sql::Lake* lake, const std::string& table, int64_t s
   options.target_file_bytes = target_file_bytes;
   ASSIGN_OR_RETURN(table::WriteResult written, opened->Optimize(options));
   return written.files_removed;
+}
+
+std::optional<std::vector<size_t>> FilesAddedSince(const table::Table& table, const delta::Snapshot& now,
+                                                   int64_t since) {
+  std::set<std::string> seen;
+  if (since >= 0) {
+    auto before = table.Load(since);
+    if (!before.ok()) return std::nullopt;
+    for (const delta::AddFile& file : before->files) seen.insert(file.path);
+  }
+  std::vector<size_t> added;
+  for (size_t i = 0; i < now.files.size(); ++i) {
+    if (!seen.count(now.files[i].path)) added.push_back(i);
+  }
+  return added;
 }
 
 }  // namespace finlake::pipeline

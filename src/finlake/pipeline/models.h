@@ -91,6 +91,12 @@ struct ChangedRowsResult {
                                                          const std::vector<std::string>& keys, bool replace_all,
                                                          const std::vector<delta::Txn>& progress);
 
+// The indices of `now`'s files that were not live at version `since` (the files
+// added since, rewritten ones included); every file when `since` < 0, nullopt
+// when that version can no longer be loaded (its log was cleaned up).
+[[nodiscard]] std::optional<std::vector<size_t>> FilesAddedSince(const table::Table& table, const delta::Snapshot& now,
+                                                                 int64_t since);
+
 // Auto-compaction after a model writes (silver and gold must not grow a small
 // file per session): when `table` holds at least `small_files_min` files smaller
 // than a quarter of `target_file_bytes`, they are bin-packed (OPTIMIZE,

@@ -201,18 +201,10 @@ Status SourceRun::ReadBronze(const std::string& bronze_name, const delta::Snapsh
                              table::Table& bronze) {
   // The files added since the consumed version. A version whose log is gone
   // (cleaned up) means reading everything again: the job is idempotent.
-  std::set<std::string> seen;
-  if (consumed >= 0) {
-    auto before = bronze.Load(consumed);
-    if (before.ok()) {
-      for (const delta::AddFile& file : before->files) seen.insert(file.path);
-    }
-  }
+  std::optional<std::vector<size_t>> added = FilesAddedSince(bronze, bronze_now, consumed);
+  if (!added) added = FilesAddedSince(bronze, bronze_now, -1);
   table::Table::ScanOptions scan_options;
-  std::vector<size_t> fresh;
-  for (size_t i = 0; i < bronze_now.files.size(); ++i) {
-    if (!seen.count(bronze_now.files[i].path)) fresh.push_back(i);
-  }
+  std::vector<size_t>& fresh = *added;
   if (fresh.empty()) return Status::Ok();
   scan_options.files = fresh;
   ASSIGN_OR_RETURN(std::string scan, bronze.ScanSql(bronze_now, scan_options));
@@ -248,29 +240,22 @@ Status SourceRun::ReadBronze(const std::string& bronze_name, const delta::Snapsh
     }
     ParsedPayload& payload = **parsed;
     for (Rejected& rejected : payload.rejected) Quarantine(rejected, source);
-    for (DailyBar& bar : payload.bars) {
-      ++result_.bars;
+    // A bar that breaks a rule is quarantined; a live one waits for a later fetch.
+    auto admit = [&](DailyBar& bar) {
       if (auto broken = ValidateBar(bar, validation)) {
         Quarantine(*broken, source);
-        continue;
+        return false;
       }
-      if (!bar.complete) {
-        ++result_.held_back;
-        continue;
-      }
-      fresh_.push_back(Candidate{std::move(bar), NAN, false});
+      if (!bar.complete) ++result_.held_back;
+      return bar.complete;
+    };
+    for (DailyBar& bar : payload.bars) {
+      ++result_.bars;
+      if (admit(bar)) fresh_.push_back(Candidate{std::move(bar), NAN, false});
     }
     for (DailyBar& bar : payload.minute_bars) {
       ++result_.minute_bars;
-      if (auto broken = ValidateBar(bar, validation)) {
-        Quarantine(*broken, source);
-        continue;
-      }
-      if (!bar.complete) {
-        ++result_.held_back;
-        continue;
-      }
-      fresh_minutes_.push_back(std::move(bar));
+      if (admit(bar)) fresh_minutes_.push_back(std::move(bar));
     }
     for (CorporateAction& action : payload.actions) fresh_actions_.push_back(std::move(action));
     if (payload.symbol) fresh_symbols_[payload.symbol->symbol] = *payload.symbol;
