@@ -74,3 +74,16 @@ def test_a_failing_blocking_check_stops_the_downstream_models_and_says_why(new_l
     assert results == [{"check_name": "penny_stocks_only", "status": "fail", "blocking": True},
                        {"check_name": "unique(symbol, session_date)", "status": "pass", "blocking": True}]
     assert run_finlake(new_lake, "sql", "SELECT 1 FROM gold.daily_features").returncode != 0  # Never built.
+
+
+def test_the_demo_builds_bronze_silver_and_gold_and_a_second_run_adds_nothing(tmp_path):
+    lake = tmp_path / "demo"
+    first = run_finlake(lake, "demo", check=True).stdout
+    assert "gold.daily_features from silver.bars_1d (version 1): 5 symbols" in first
+    counts = rows(lake, "SELECT (SELECT count(*) FROM silver.bars_1d) AS silver, "
+                        "(SELECT count(*) FROM gold.daily_features) AS gold, "
+                        "(SELECT count(*) FROM gold.weekly_bars WHERE symbol = 'SYN0001') AS weeks")
+    assert counts[0]["silver"] == counts[0]["gold"] == 2510 and 100 <= counts[0]["weeks"] <= 106
+    second = run_finlake(lake, "demo", check=True).stdout
+    assert "silver.bars_1d from bronze.generator_raw (version 1): nothing new" in second
+    assert "gold.weekly_bars: nothing new" in second

@@ -57,57 +57,26 @@ int Demo(const std::string& lake_dir) {
     return rc;
   }
   std::cout << "\n";
-  const std::string name = "silver.bars_1d";
-  auto connection = (*lake)->database().Connect();
-  if (!connection.ok()) return Fail(connection.status());
-  // Weekday sessions of 2024-2025 for five symbols; a deterministic random walk.
-  const std::string source = R"sql(
-    WITH symbols(symbol, exchange, region, base) AS (
-      VALUES ('AAPL', 'XNAS', 'us', 185.0), ('MSFT', 'XNAS', 'us', 375.0), ('JPM', 'XNYS', 'us', 170.0),
-             ('SAP', 'XETR', 'eu', 140.0), ('HSBA', 'XLON', 'uk', 6.2)),
-    days AS (
-      SELECT d::DATE AS session_date FROM range(DATE '2024-01-02', DATE '2026-01-01', INTERVAL 1 DAY) t(d)
-      WHERE dayofweek(d) BETWEEN 1 AND 5),
-    walk AS (
-      SELECT s.symbol, s.exchange, s.region, d.session_date,
-             s.base * exp(sum(((hash(s.symbol || d.session_date::VARCHAR) % 2001)::BIGINT - 1000) / 60000.0)
-               OVER (PARTITION BY s.symbol ORDER BY d.session_date)) AS close
-      FROM symbols s, days d)
-    SELECT symbol, session_date,
-           (session_date::TIMESTAMP + INTERVAL 21 HOUR)::TIMESTAMPTZ AS ts,
-           round(close * 0.995, 4) AS open, round(close * 1.01, 4) AS high, round(close * 0.985, 4) AS low,
-           round(close, 4) AS close, round(close, 4) AS adj_close,
-           (1000000 + hash(symbol || session_date::VARCHAR) % 5000000)::BIGINT AS volume,
-           CASE region WHEN 'us' THEN 'USD' WHEN 'eu' THEN 'EUR' ELSE 'GBP' END AS currency,
-           exchange, region, 'generator' AS source, now()::TIMESTAMPTZ AS ingested_at
-    FROM walk)sql";
-  auto table = (*lake)->OpenTable(name);
-  if (!table.ok()) {
-    auto schema = (*connection)->Describe(source);
-    if (!schema.ok()) return Fail(schema.status());
-    table::CreateSpec spec;
-    for (const auto& [column, type] : *schema) {
-      auto delta_type = delta::FromDuckDbType(type, column);
-      if (!delta_type.ok()) return Fail(delta_type.status());
-      spec.schema.fields.push_back(delta::StructField{column, *delta_type, true, json::object()});
-    }
-    spec.partition_columns = {"region"};
-    spec.description = "Daily bars, one row per (symbol, session_date)";
-    table = (*lake)->CreateTable(name, spec, CurrentUser());
-    if (!table.ok()) return Fail(table.status());
-  }
-  auto written = (*table)->Overwrite(source);
-  if (!written.ok()) return Fail(written.status());
-  std::cout << "Lake " << (*lake)->dir() << ": wrote " << written->rows_written << " synthetic daily bars into "
-            << name << " (version " << written->version << ", " << written->files_added << " files)\n\n";
+  // 2. Silver and gold: the models, incremental (a second run has nothing new).
+  std::cout << "== Building silver and gold: finlake models run\n";
+  if (int rc = Models(lake_dir, "run", {}, /*full_rebuild=*/false); rc != 0) return rc;
+  std::cout << "\n";
   const std::vector<std::pair<std::string, std::string>> queries = {
-      {"Sessions and last close per symbol",
+      {"Sessions, last close and adjusted close per symbol (silver)",
        "SELECT symbol, count(*) AS sessions, max(session_date) AS last_session, "
-       "arg_max(close, session_date) AS last_close FROM silver.bars_1d GROUP BY symbol ORDER BY symbol"},
-      {"Average close per region and year",
-       "SELECT region, year(session_date) AS year, round(avg(close), 2) AS avg_close, sum(volume) AS volume "
-       "FROM silver.bars_1d GROUP BY ALL ORDER BY ALL"},
-      {"Time travel: rows at the table's first version and now",
+       "arg_max(close, session_date) AS last_close, round(min(adj_close / close), 4) AS min_adj_factor "
+       "FROM silver.bars_1d GROUP BY symbol ORDER BY symbol"},
+      {"Splits and dividends found (silver.corporate_actions)",
+       "SELECT symbol, kind, count(*) AS actions, max(ex_date) AS last_ex_date FROM silver.corporate_actions "
+       "GROUP BY ALL ORDER BY ALL"},
+      {"Latest features per symbol (gold.daily_features)",
+       "SELECT symbol, session_date, round(close, 2) AS close, round(sma_50, 2) AS sma_50, round(rsi_14, 1) AS rsi_14, "
+       "round(vol_20d, 3) AS vol_20d FROM gold.daily_features QUALIFY row_number() OVER "
+       "(PARTITION BY symbol ORDER BY session_date DESC) = 1 ORDER BY symbol"},
+      {"The last three sessions (gold.market_summary)",
+       "SELECT session_date, advancers, decliners, top_gainers[1] AS top_gainer, round(top_gains[1], 4) AS gain "
+       "FROM gold.market_summary ORDER BY session_date DESC LIMIT 3"},
+      {"Time travel: silver rows at its first version and now",
        "SELECT (SELECT count(*) FROM silver.bars_1d AT (VERSION => 0)) AS rows_at_version_0, "
        "(SELECT count(*) FROM silver.bars_1d) AS rows_now"},
   };
