@@ -15,22 +15,42 @@
 // runs in M bars/s; the indicators are interleaved run by run so that drift on a
 // shared machine hits them alike.
 //
+// Two figures for the many-symbol set, each on 1 and on --threads threads:
+// "multi" writes every output into arrays of the whole set (10M bars x up to 3
+// outputs: 80-240 MB written per pass, besides the 80 MB read), allocated and
+// touched once before timing, as a caller keeping all results would; "blocked"
+// computes each symbol into a per-thread buffer of one symbol's outputs (3 x 2k
+// doubles, 48 KB: it stays in L1/L2), allocated and first touched by the worker
+// thread that uses it, and folds the last value of each output into a checksum,
+// as a consumer that hands each symbol's results on (an appender, an aggregate)
+// would. Both read the input from the same 80 MB array; the blocked figure shows
+// how much of the multi figure's (lack of) thread scaling is the DRAM traffic of
+// the written outputs rather than the kernels. "dynamic" is the multi figure's work
+// on --threads threads that take chunks of 8 symbols from a shared counter instead of
+// ForEachSymbol's fixed contiguous groups (its 1-thread figure is multi 1T): with a
+// fixed split, a core shared with another process makes the wall time that of the
+// slower half, so on a busy 2-core machine the fixed split shows about 1.0x.
+//
 //   build/bench/finlake_bench_indicators [--out bench/out/indicators] [--bars N]
 //       [--symbols S] [--symbol-bars B] [--threads T] [--runs R] [--seed X]
 
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "finlake/analytics/indicators.h"
@@ -198,8 +218,13 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> reuse(3, std::vector<double>(n, 0.0));
   std::vector<std::vector<double>> multi_out(3, std::vector<double>(multi_bars, 0.0));
   struct Samples {
-    std::vector<double> reuse, alloc, multi_one, multi_many;
+    std::vector<double> reuse, alloc, multi_one, multi_many, blocked_one, blocked_many, dynamic_many;
   };
+  // Blocked variant: one symbol's outputs per thread, allocated and first touched by
+  // the thread (thread_local: ForEachSymbol starts its workers per call), reused for
+  // every symbol that thread computes.
+  const size_t max_symbol_bars = static_cast<size_t>(options.symbol_bars);
+  std::atomic<uint64_t> checksum_bits{0};
   std::vector<Samples> samples(indicators.size());
   const int32_t thread_counts[2] = {1, options.threads};
   for (int32_t run = 0; run < options.runs; ++run) {
@@ -233,14 +258,66 @@ int main(int argc, char** argv) {
         });
         (t == 0 ? samples[k].multi_one : samples[k].multi_many).push_back(seconds);
       }
+      for (int32_t t = 0; t < 2; ++t) {
+        const double seconds = TimeSeconds([&] {
+          Check(analytics::ForEachSymbol(offsets, static_cast<int64_t>(multi_bars), thread_counts[t],
+                                         [&](int64_t b, int64_t e) {
+                                           thread_local std::vector<double> scratch;
+                                           if (scratch.size() < 3 * max_symbol_bars) {
+                                             scratch.assign(3 * max_symbol_bars, 0.0);  // first touch here
+                                           }
+                                           const size_t count = static_cast<size_t>(e - b);
+                                           std::span<double> o[3];
+                                           for (size_t j = 0; j < 3; ++j) {
+                                             o[j] = std::span(scratch).subspan(j * max_symbol_bars, count);
+                                           }
+                                           const Status status = indicator.run(
+                                               std::span(multi).subspan(static_cast<size_t>(b), count), o);
+                                           if (status.ok() && count > 0) {
+                                             double last = 0.0;
+                                             for (size_t j = 0; j < indicator.outputs; ++j) last += o[j][count - 1];
+                                             uint64_t bits;
+                                             std::memcpy(&bits, &last, sizeof bits);
+                                             checksum_bits.fetch_xor(bits, std::memory_order_relaxed);
+                                           }
+                                           return status;
+                                         }),
+                indicator.name);
+        });
+        (t == 0 ? samples[k].blocked_one : samples[k].blocked_many).push_back(seconds);
+      }
+      // Dynamic: the multi figure's work (whole-set output arrays) on --threads
+      // threads that take chunks of 8 symbols from a shared counter instead of
+      // ForEachSymbol's fixed halves, so that a core shared with another process
+      // slows its thread without holding the other one up.
+      samples[k].dynamic_many.push_back(TimeSeconds([&] {
+        std::atomic<int64_t> next{0};
+        const int64_t symbol_count = static_cast<int64_t>(offsets.size()) - 1;
+        constexpr int64_t kChunk = 8;
+        const auto work = [&] {
+          for (int64_t first = next.fetch_add(kChunk); first < symbol_count; first = next.fetch_add(kChunk)) {
+            for (int64_t sym = first; sym < std::min(symbol_count, first + kChunk); ++sym) {
+              const size_t begin = static_cast<size_t>(offsets[sym]);
+              const size_t count = static_cast<size_t>(offsets[sym + 1] - offsets[sym]);
+              std::span<double> o[3];
+              for (size_t j = 0; j < 3; ++j) o[j] = std::span(multi_out[j]).subspan(begin, count);
+              Check(indicator.run(std::span(multi).subspan(begin, count), o), indicator.name);
+            }
+          }
+        };
+        std::vector<std::thread> workers;
+        for (int32_t w = 1; w < options.threads; ++w) workers.emplace_back(work);
+        work();
+        for (std::thread& worker : workers) worker.join();
+      }));
     }
   }
 
   const auto mbars = [](size_t bars, double seconds) { return static_cast<double>(bars) / seconds / 1e6; };
   std::printf("W7 indicators: single series %zu bars, %lld symbols x %lld bars; median of %d runs, M bars/s\n", n,
               static_cast<long long>(options.symbols), static_cast<long long>(options.symbol_bars), options.runs);
-  std::printf("%-16s %12s %12s %12s %12s %10s\n", "indicator", "single", "single+alloc", "multi 1T", "multi",
-              "scaling");
+  std::printf("%-16s %12s %12s %12s %12s %10s %12s %12s %10s %12s %10s\n", "indicator", "single", "single+alloc", "multi 1T",
+              "multi", "scaling", "blocked 1T", "blocked", "scaling", "dynamic", "scaling");
   std::ofstream json(dir / "finlake.json", std::ios::trunc);
   json << "{\n  \"bars\": " << n << ", \"symbols\": " << options.symbols << ", \"symbol_bars\": "
        << options.symbol_bars << ", \"threads\": " << options.threads << ", \"runs\": " << options.runs
@@ -250,13 +327,19 @@ int main(int argc, char** argv) {
     const double alloc_rate = mbars(n, Median(samples[k].alloc));
     const double one_rate = mbars(multi_bars, Median(samples[k].multi_one));
     const double many_rate = mbars(multi_bars, Median(samples[k].multi_many));
-    std::printf("%-16s %12.0f %12.0f %12.0f %9.0f@%dT %9.2fx\n", indicators[k].name.c_str(), reuse_rate, alloc_rate,
-                one_rate, many_rate, options.threads, many_rate / one_rate);
+    const double blocked_one = mbars(multi_bars, Median(samples[k].blocked_one));
+    const double blocked_many = mbars(multi_bars, Median(samples[k].blocked_many));
+    const double dynamic_many = mbars(multi_bars, Median(samples[k].dynamic_many));
+    std::printf("%-16s %12.0f %12.0f %12.0f %9.0f@%dT %9.2fx %12.0f %9.0f@%dT %9.2fx %9.0f@%dT %9.2fx\n",
+                indicators[k].name.c_str(), reuse_rate, alloc_rate, one_rate, many_rate, options.threads,
+                many_rate / one_rate, blocked_one, blocked_many, options.threads, blocked_many / blocked_one,
+                dynamic_many, options.threads, dynamic_many / one_rate);
     json << (k == 0 ? "\n" : ",\n") << "    \"" << indicators[k].name << "\": {\"single_mbars_s\": " << reuse_rate
          << ", \"single_alloc_mbars_s\": " << alloc_rate << ", \"multi_1t_mbars_s\": " << one_rate
-         << ", \"multi_nt_mbars_s\": " << many_rate << "}";
+         << ", \"multi_nt_mbars_s\": " << many_rate << ", \"blocked_1t_mbars_s\": " << blocked_one
+         << ", \"blocked_nt_mbars_s\": " << blocked_many << ", \"dynamic_nt_mbars_s\": " << dynamic_many << "}";
   }
-  json << "\n  }\n}\n";
+  json << "\n  },\n  \"blocked_checksum\": " << checksum_bits.load() << "\n}\n";
   std::printf("series and figures written to %s\n", dir.c_str());
   return 0;
 }

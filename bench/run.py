@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """finlake benchmarks, each run side by side with its peer (see bench/README.md).
 
-    .venv/bin/python bench/run.py [--size smoke|full] [--only append|log|ingest|optimize|merge|zorder] [--repeats N]
+    .venv/bin/python bench/run.py [--size smoke|full] [--only append|log|ingest|optimize|merge|zorder|indicators|pipeline] [--repeats N]
 
 1. append: `finlake import` of daily bars from a Parquet file into a Delta table
    (whole process, rows/s) against DuckDB 1.4.4 `COPY ... TO parquet` of the same
@@ -13,6 +13,12 @@
    files against DuckDB COPY (and delta-rs compact); a 1,000-row MERGE into 50M rows
    against delta-rs merge; Z-order against delta-rs z_order, with the share of files
    one symbol and one month may touch before and after.
+5. indicators (bench/indicators_bench.py, W7): SMA/EMA/RSI/MACD/BBANDS kernels
+   (finlake_bench_indicators) against TA-Lib (peer_indicators.py), 1 thread, and
+   the many-symbol set on 1 and 2 threads.
+6. pipeline (bench/pipeline_bench.py, issue 5): `finlake models run` on a cached
+   bronze history (full), after one more session (incremental) and with
+   --full-rebuild; daily and 1-minute bars. No peer: absolute figures.
 
 Prints a table (finlake, peer, ratio) and writes bench/out/results.json. Exits 1
 when any run failed (a command's exit status, a wrong row or file count, an
@@ -36,7 +42,9 @@ ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 
 import gen_bars  # noqa: E402
+import indicators_bench  # noqa: E402
 import maintenance_bench  # noqa: E402
+import pipeline_bench  # noqa: E402
 
 SIZES = {
     "smoke": {"rows": 200_000, "commits": 300, "log_repeat": 10, "ingest_symbols": 20, "ingest_years": 2,
@@ -44,12 +52,28 @@ SIZES = {
               "optimize_rows": 200_000, "optimize_files": 300, "merge_rows": 500_000, "merge_source_rows": 1_000,
               "zorder_rows": 500_000, "zorder_target_bytes": 128 << 10, "zorder_peer_timeout": 300,
               "table_file_bytes": 1_500_000, "table_row_group": 4_096, "maintenance_repeats": 1,
-              "settle_s": 0.1},
+              "settle_s": 0.1,
+              # Indicators (bench/indicators_bench.py): a 200k-bar series, 100 symbols x 2,000 bars.
+              "indicator_bars": 200_000, "indicator_symbols": 100, "indicator_symbol_bars": 2_000,
+              "indicator_runs": 3, "indicator_multi_runs": 1,
+              # Pipeline (bench/pipeline_bench.py): bronze built once per scenario and cached.
+              "pipeline": [{"name": "daily", "symbols": 5, "interval": "1d", "start": "2024-10-01",
+                            "end": "2024-12-31"},
+                           {"name": "minute", "symbols": 2, "interval": "1m", "start": "2024-12-23",
+                            "end": "2024-12-31"}],
+              "pipeline_repeats": 1},
     "full": {"rows": 10_000_000, "commits": 10_000, "log_repeat": 5, "ingest_symbols": 500, "ingest_years": 10,
              "optimize_rows": 10_000_000, "optimize_files": 10_000, "merge_rows": 50_000_000,
              "merge_source_rows": 1_000, "zorder_rows": 50_000_000, "zorder_target_bytes": 4 << 20,
              "zorder_peer_timeout": 3600, "table_file_bytes": 128 << 20, "table_row_group": 122_880,
-             "maintenance_repeats": 3},
+             "maintenance_repeats": 3,
+             "indicator_bars": 10_000_000, "indicator_symbols": 5_000, "indicator_symbol_bars": 2_000,
+             "indicator_runs": 5, "indicator_multi_runs": 3,
+             "pipeline": [{"name": "daily", "symbols": 500, "interval": "1d", "start": "2015-01-02",
+                           "end": "2024-12-31"},
+                          {"name": "minute", "symbols": 100, "interval": "1m", "start": "2024-01-02",
+                           "end": "2024-12-31"}],
+             "pipeline_repeats": 3},
 }
 
 MAINTENANCE = ("optimize", "merge", "zorder")  # bench/maintenance_bench.py
@@ -401,6 +425,8 @@ def print_table(results):
         rows.append(("  Parquet bytes written", fmt_mb(f["bytes"]), fmt_mb(d["bytes"]), fmt_ratio(r["bytes_ratio"]),
                      f"{f['files']} vs {d['files']} files"))
     rows += maintenance_bench.table_rows(results)
+    rows += indicators_bench.table_rows(results)
+    rows += pipeline_bench.table_rows(results)
     for r in results.get("log", []):
         peer = r["deltalake"]
         rows.append((f"{r['name'].replace('_', ' ')}, {r['commits']:,} commits", fmt_ms(r["finlake"]["median_ms"]),
@@ -444,10 +470,11 @@ def cpu_model():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
-    parser.add_argument("--only", choices=["append", "log", "ingest", *MAINTENANCE], help="run one benchmark")
+    parser.add_argument("--only", choices=["append", "log", "ingest", *MAINTENANCE, "indicators", "pipeline"],
+                        help="run one benchmark")
     parser.add_argument("--repeats", type=int,
-                        help="runs per side (median): append 3; optimize and merge 3 at full size, 1 at smoke; "
-                             "zorder 1")
+                        help="runs per side (median): append 3; optimize, merge, indicators and pipeline 3 at "
+                             "full size, 1 at smoke; zorder 1")
     parser.add_argument("--log-repeat", type=int, help="Load() repeats for the log benchmark (median)")
     parser.add_argument("--out", default=os.path.join(BENCH_DIR, "out"), help="results and scratch directory")
     parser.add_argument("--keep", action="store_true", help="keep the scratch tables and lakes")
@@ -459,6 +486,8 @@ def main():
     maintenance_repeats = {"optimize": args.repeats or size["maintenance_repeats"],
                            "merge": args.repeats or size["maintenance_repeats"],
                            "zorder": args.repeats or 1}  # Z-order at full size takes minutes per side.
+    other_repeats = {"indicators": args.repeats or size["maintenance_repeats"],
+                     "pipeline": args.repeats or size["pipeline_repeats"]}
     args.repeats = args.repeats or 3
     out_dir = os.path.abspath(args.out)
     work = os.path.join(out_dir, "work", args.size)
@@ -507,6 +536,23 @@ def main():
                 results["failures"] += [f"{name}: {f}" if not f.startswith(name) else f for f in failures]
             except Exception as error:  # A failed run is reported, never hidden.
                 results["failures"].append(f"{name}: {type(error).__name__}: {error}")
+        for name, runner in (("indicators", indicators_bench.run_indicators),
+                             ("pipeline", pipeline_bench.run_pipeline)):
+            if args.only not in (None, name):
+                continue
+            log(f"{name} benchmark, {other_repeats[name]} run(s)")
+            started_at = time.perf_counter()
+            load_before = os.getloadavg()
+            try:
+                results[name], failures = runner(finlake, work, size, other_repeats[name])
+                if results[name] is not None:
+                    results[name]["seconds"] = time.perf_counter() - started_at
+                    # Another job on a 2-core machine takes the second thread's core.
+                    results[name]["loadavg_before_after"] = [load_before, os.getloadavg()]
+                results["failures"] += failures
+            except Exception as error:  # A failed run is reported, never hidden.
+                results["failures"].append(f"{name}: {type(error).__name__}: {error}")
+            log(f"  {name}: {time.perf_counter() - started_at:.1f} s")
     except BenchError as error:
         results["failures"].append(str(error))
     results["seconds"] = time.perf_counter() - started

@@ -87,3 +87,18 @@ def test_the_demo_builds_bronze_silver_and_gold_and_a_second_run_adds_nothing(tm
     second = run_finlake(lake, "demo", check=True).stdout
     assert "silver.bars_1d from bronze.generator_raw (version 1): nothing new" in second
     assert "gold.weekly_bars: nothing new" in second
+
+
+def test_a_copied_lake_is_independent_of_the_original(tmp_path):
+    import shutil
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    run_finlake(original, "init", check=True)
+    run_finlake(original, "ingest", "generate", "--count", "1", "--start", "2024-07-01", "--end", "2024-07-05",
+                "--as-of", "2024-07-05", check=True)
+    shutil.copytree(original, copy)
+    run_finlake(copy, "ingest", "generate", "--count", "2", "--start", "2024-07-08", "--end", "2024-07-12",
+                "--as-of", "2024-07-12", check=True)
+    tables = run_finlake(copy, "tables", check=True).stdout
+    assert f"bronze.generator_raw\t{copy}/bronze/generator_raw" in tables
+    count = "SELECT count(*) AS n FROM bronze.generator_raw"
+    assert rows(original, count) == [{"n": 1}] and rows(copy, count) == [{"n": 3}]

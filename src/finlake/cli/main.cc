@@ -402,7 +402,7 @@ int Main(int argc, char** argv) {
     auto entries = l.catalog().ListTables(tables_ns.empty() ? std::nullopt : std::optional<std::string>(tables_ns));
     if (!entries.ok()) return Fail(entries.status());
     for (const auto& entry : *entries) {
-      std::cout << entry.QualifiedName() << "\t" << entry.location << (entry.external ? "\t(registered)" : "")
+      std::cout << entry.QualifiedName() << "\t" << l.AbsoluteLocation(entry.location) << (entry.external ? "\t(registered)" : "")
                 << (entry.description.empty() ? "" : "\t" + entry.description) << "\n";
     }
     return 0;

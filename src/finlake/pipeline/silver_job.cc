@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <unordered_map>
 
 #include <date/date.h>
 
@@ -95,12 +96,20 @@ struct Candidate {
   DailyBar bar;
   double adj_close = NAN;
   bool existing = false;  // Read from silver.bars_1d (already on the known split scale).
+  int rank = 0;           // The source's place in the precedence.
 };
 
 struct Action {
   CorporateAction action;
   bool existing = false;
 };
+
+// The same vendor values (not the same fetch).
+bool SameValues(const DailyBar& x, const DailyBar& y) {
+  return x.ts_ms == y.ts_ms && x.open == y.open && x.high == y.high && x.low == y.low && x.close == y.close &&
+         x.volume == y.volume && x.currency == y.currency && x.exchange == y.exchange && x.region == y.region &&
+         x.source == y.source;
+}
 
 bool SameBar(const Candidate& a, const Candidate& b) {
   auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
@@ -149,6 +158,7 @@ class SourceRun {
                     table::Table& bronze);
   Status LoadExisting(const std::set<std::string>& symbols);
   bool IsSession(const std::string& exchange, Day day);
+  bool ComputeIsSession(const std::string& exchange, Day day);
   int Rank(const std::string& source) const;
   void Quarantine(const Rejected& rejected, const std::string& source);
 
@@ -170,9 +180,17 @@ class SourceRun {
   std::map<std::string, std::vector<CorporateAction>> existing_actions_;
   std::optional<calendar::ExchangeCalendar> nyse_;
   std::map<std::string, std::optional<calendar::ExchangeCalendar>> calendars_;  // Other exchanges, by code.
+  std::unordered_map<std::string, bool> session_memo_;
 };
 
 bool SourceRun::IsSession(const std::string& exchange, Day day) {
+  // Holiday rules are evaluated per call: remember each (exchange, day).
+  std::string key = exchange + '\x1f' + std::to_string(day.time_since_epoch().count());
+  if (auto it = session_memo_.find(key); it != session_memo_.end()) return it->second;
+  return session_memo_[key] = ComputeIsSession(exchange, day);
+}
+
+bool SourceRun::ComputeIsSession(const std::string& exchange, Day day) {
   static const std::set<std::string> kUs = {"XNYS", "XNAS", "ARCX", "XASE", "BATS"};
   if (kUs.count(exchange) && nyse_) return nyse_->IsSession(day);
   if (exchange == "CCC") return true;  // Crypto trades every day.
@@ -315,16 +333,19 @@ Status SourceRun::LoadExisting(const std::set<std::string>& symbols) {
   return Status::Ok();
 }
 
-json BarRow(const Candidate& c) {
+// One silver.bars_1d row, in kBarsColumns order.
+Status AppendBar(StageTable& stage, const Candidate& c) {
   const DailyBar& b = c.bar;
-  return {{"symbol", b.symbol},     {"session_date", DayText(b.session_date)},
-          {"ts", b.ts_ms},          {"open", b.open},
-          {"high", b.high},         {"low", b.low},
-          {"close", b.close},       {"adj_close", std::isnan(c.adj_close) ? json() : json(c.adj_close)},
-          {"volume", b.volume},     {"currency", b.currency},
-          {"exchange", b.exchange}, {"region", b.region},
-          {"source", b.source},     {"ingested_at", b.fetched_at_ms}};
+  stage.Varchar(b.symbol);
+  stage.Date(static_cast<int32_t>(b.session_date.time_since_epoch().count()));
+  stage.Int64(b.ts_ms);
+  for (double v : {b.open, b.high, b.low, b.close, c.adj_close}) stage.Double(v);
+  stage.Int64(b.volume);
+  for (const std::string* text : {&b.currency, &b.exchange, &b.region, &b.source}) stage.Varchar(*text);
+  stage.Int64(b.fetched_at_ms);
+  return stage.EndRow();
 }
+
 
 // silver.bars_1m: the run's minute bars on the latest split scale, plus the
 // stored rows of the same keys, and of every symbol with a new split (rescaled
@@ -383,10 +404,14 @@ Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_ve
               " AS __rank FROM (" + scan + ") WHERE symbol = " + SqlQuote(symbol) +
               " AND (symbol, ts) NOT IN (SELECT (symbol, ts) FROM fresh)";
   }
+  // The latest fetch wins; it keeps the time its values were first ingested
+  // (as the daily rows), so a re-fetch that changes nothing rewrites nothing.
   std::string winners = "WITH fresh AS (" + fresh + "), candidates AS (SELECT *, 0 AS __stored FROM fresh UNION ALL "
-                        "SELECT *, 1 AS __stored FROM (" + stored + ")) SELECT * EXCLUDE (__rank, __stored, __k) FROM "
-                        "(SELECT *, row_number() OVER (PARTITION BY symbol, ts ORDER BY __rank, ingested_at DESC, "
-                        "__stored) AS __k FROM candidates) WHERE __k = 1";
+                        "SELECT *, 1 AS __stored FROM (" + stored + ")) SELECT * EXCLUDE (__rank, __stored, __k, "
+                        "__first) REPLACE (__first AS ingested_at) FROM (SELECT *, row_number() OVER (PARTITION BY "
+                        "symbol, ts ORDER BY __rank, ingested_at DESC, __stored) AS __k, min(ingested_at) OVER "
+                        "(PARTITION BY symbol, ts, source, session_date, open, high, low, close, volume) AS __first "
+                        "FROM candidates) WHERE __k = 1";
   auto written = WriteChangedRows(lake_, *connection_, kMinutes, winners, {"symbol", "ts"}, /*replace_all=*/false,
                                   {delta::Txn{std::string("finlake.") + kMinutes + ":" + bronze_name, bronze_version,
                                               now_ms_}});
@@ -475,10 +500,10 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
       actions[{a.ex_date, a.kind}] = a;
     }
     // One row per session: precedence, then the latest fetch; new beats stored on a tie.
+    for (Candidate& c : rows) c.rank = Rank(c.bar.source);
     std::sort(rows.begin(), rows.end(), [&](const Candidate& a, const Candidate& b) {
       if (a.bar.session_date != b.bar.session_date) return a.bar.session_date < b.bar.session_date;
-      int ra = Rank(a.bar.source), rb = Rank(b.bar.source);
-      if (ra != rb) return ra < rb;
+      if (a.rank != b.rank) return a.rank < b.rank;
       if (a.bar.fetched_at_ms != b.bar.fetched_at_ms) return a.bar.fetched_at_ms > b.bar.fetched_at_ms;
       return !a.existing && b.existing;
     });
@@ -504,7 +529,16 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
             continue;
           }
         }
-        winners.push_back(c);
+        // A re-fetch that says the same as an earlier fetch changes nothing: the
+        // row keeps the time these values were first ingested (so a full rebuild
+        // and incremental runs agree, and unchanged rows are not rewritten).
+        Candidate winner = c;
+        for (size_t m = k + 1; m < j; ++m) {
+          if (SameValues(rows[m].bar, winner.bar)) {
+            winner.bar.fetched_at_ms = std::min(winner.bar.fetched_at_ms, rows[m].bar.fetched_at_ms);
+          }
+        }
+        winners.push_back(std::move(winner));
         break;
       }
       i = j;
@@ -528,7 +562,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
       winners[i].adj_close = adjusted[i];
       auto it = stored.find(winners[i].bar.session_date);
       if (it != stored.end() && SameBar(winners[i], *it->second)) continue;
-      RETURN_IF_ERROR(bar_rows.AddJson(BarRow(winners[i])));
+      RETURN_IF_ERROR(AppendBar(bar_rows, winners[i]));
     }
     // Actions that are new or changed.
     std::map<std::pair<Day, std::string>, const CorporateAction*> stored_actions;

@@ -1,6 +1,7 @@
 // Yahoo v8 chart payloads (research/market-apis.md section 1) -> daily bars.
 #include <cmath>
 #include <map>
+#include <unordered_map>
 
 #include <date/tz.h>
 
@@ -56,7 +57,13 @@ struct CloseRule {
 
   int64_t CloseMs(Day day) const {
     if (us && Nyse() != nullptr) {
-      if (auto session = Nyse()->SessionOn(day)) return session->close.time_since_epoch().count() * 1000;
+      // NYSE's holiday rules are evaluated per call; a day's close never changes.
+      thread_local std::unordered_map<int64_t, std::optional<int64_t>> closes;
+      auto [it, fresh] = closes.try_emplace(day.time_since_epoch().count());
+      if (fresh) {
+        if (auto session = Nyse()->SessionOn(day)) it->second = session->close.time_since_epoch().count() * 1000;
+      }
+      if (it->second) return *it->second;
     }
     date::local_seconds local{std::chrono::duration_cast<seconds>(day.time_since_epoch())};
     if (all_day || !local_close) {
@@ -160,24 +167,27 @@ Result<ParsedPayload> ParseYahooChart(const std::string& payload, const PayloadC
   const json opens = column("open"), highs = column("high"), lows = column("low"), closes = column("close"),
              volumes = column("volume");
   for (size_t i = 0; i < timestamps.size(); ++i) {
-    json raw = {{"timestamp", timestamps[i]},
-                {"open", opens.is_array() ? opens[i] : json()},
-                {"high", highs.is_array() ? highs[i] : json()},
-                {"low", lows.is_array() ? lows[i] : json()},
-                {"close", closes.is_array() ? closes[i] : json()},
-                {"volume", volumes.is_array() ? volumes[i] : json()}};
+    // The row as the vendor sent it, for the quarantine.
+    auto raw = [&] {
+      return json{{"timestamp", timestamps[i]},
+                  {"open", opens.is_array() ? opens[i] : json()},
+                  {"high", highs.is_array() ? highs[i] : json()},
+                  {"low", lows.is_array() ? lows[i] : json()},
+                  {"close", closes.is_array() ? closes[i] : json()},
+                  {"volume", volumes.is_array() ? volumes[i] : json()}};
+    };
     if (!timestamps[i].is_number_integer()) {
-      parsed.rejected.push_back({symbol, "timestamp_valid", raw, "timestamp is not an integer"});
+      parsed.rejected.push_back({symbol, "timestamp_valid", raw(), "timestamp is not an integer"});
       continue;
     }
     auto open = Number(opens, i), high = Number(highs, i), low = Number(lows, i), close = Number(closes, i);
     if (!open && !high && !low && !close) {
       // A day without trades (a halt): Yahoo sends nulls for every field.
-      parsed.rejected.push_back({symbol, "prices_not_null", raw, "open, high, low and close are all null"});
+      parsed.rejected.push_back({symbol, "prices_not_null", raw(), "open, high, low and close are all null"});
       continue;
     }
     if (!open || !high || !low || !close) {
-      parsed.rejected.push_back({symbol, "prices_not_null", raw, "a price is null"});
+      parsed.rejected.push_back({symbol, "prices_not_null", raw(), "a price is null"});
       continue;
     }
     int64_t stamp = timestamps[i].get<int64_t>();

@@ -36,7 +36,16 @@ Result<std::unique_ptr<Lake>> Lake::Open(const std::string& dir, const LakeOptio
 
 Result<catalog::TableEntry> Lake::Resolve(const std::string& qualified_name) {
   ASSIGN_OR_RETURN(auto parts, catalog::SplitQualifiedName(qualified_name));
-  return catalog_->GetTable(parts.first, parts.second);
+  ASSIGN_OR_RETURN(catalog::TableEntry entry, catalog_->GetTable(parts.first, parts.second));
+  // Tables the lake manages are stored relative to it, so a lake folder can be
+  // moved or copied whole; registered tables keep their absolute paths.
+  entry.location = AbsoluteLocation(entry.location);
+  return entry;
+}
+
+std::string Lake::AbsoluteLocation(const std::string& location) const {
+  bool relative = !location.empty() && location[0] != '/' && location.find("://") == std::string::npos;
+  return relative ? dir_ + "/" + location : location;
 }
 
 Result<std::unique_ptr<table::Table>> Lake::OpenTable(const std::string& qualified_name) {
@@ -64,7 +73,7 @@ Result<std::unique_ptr<table::Table>> Lake::CreateTable(const std::string& quali
   catalog::TableEntry entry;
   entry.namespace_name = parts.first;
   entry.name = parts.second;
-  entry.location = location;
+  entry.location = parts.first + "/" + parts.second;  // Relative to the lake (Resolve).
   entry.description = spec.description.value_or("");
   entry.owner = owner;
   RETURN_IF_ERROR(catalog_->AddTable(entry));

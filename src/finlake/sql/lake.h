@@ -27,7 +27,10 @@ class Lake {
   Storage& storage() { return *storage_; }
   engine::Database& database() { return *database_; }
 
+  // The catalog entry, its location made absolute.
   [[nodiscard]] Result<catalog::TableEntry> Resolve(const std::string& qualified_name);
+  // A catalog location as a path: managed tables are stored relative to the lake.
+  std::string AbsoluteLocation(const std::string& location) const;
   [[nodiscard]] Result<std::unique_ptr<table::Table>> OpenTable(const std::string& qualified_name);
   // Creates the Delta table at <lake>/<namespace>/<table> and registers it.
   [[nodiscard]] Result<std::unique_ptr<table::Table>> CreateTable(const std::string& qualified_name,
