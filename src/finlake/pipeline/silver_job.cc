@@ -2,6 +2,7 @@
 #include "finlake/pipeline/silver_job.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -168,10 +169,14 @@ class SourceRun {
   SilverSourceResult result_;
   std::string bronze_name_;
   int64_t now_ms_ = 0;
+  Status StageMinute(const std::optional<DailyBar>& bar);
   Status WriteMinutes(const std::string& bronze_name, int64_t bronze_version);
 
   std::vector<Candidate> fresh_;                 // Complete, valid bars of this run.
-  std::vector<DailyBar> fresh_minutes_;          // Complete, valid minute bars of this run.
+  // Complete, valid minute bars of this run, as the vendor scaled them, staged
+  // in DuckDB as they are parsed (a year of minutes does not fit in C++ structs).
+  std::unique_ptr<StageTable> minutes_;
+  std::set<std::string> minute_symbols_;
   std::map<std::string, std::vector<CorporateAction>> all_splits_, new_splits_;  // By symbol, by ex-date.
   std::vector<CorporateAction> fresh_actions_;
   std::map<std::string, SymbolInfo> fresh_symbols_;
@@ -273,7 +278,7 @@ Status SourceRun::ReadBronze(const std::string& bronze_name, const delta::Snapsh
     }
     for (DailyBar& bar : payload.minute_bars) {
       ++result_.minute_bars;
-      if (admit(bar)) fresh_minutes_.push_back(std::move(bar));
+      if (admit(bar)) RETURN_IF_ERROR(StageMinute(bar));
     }
     for (CorporateAction& action : payload.actions) fresh_actions_.push_back(std::move(action));
     if (payload.symbol) fresh_symbols_[payload.symbol->symbol] = *payload.symbol;
@@ -347,6 +352,34 @@ Status AppendBar(StageTable& stage, const Candidate& c) {
 }
 
 
+Status SourceRun::StageMinute(const std::optional<DailyBar>& bar) {
+  if (!minutes_) {
+    Columns columns = kMinuteColumns;
+    columns.push_back({"__rank", "INTEGER"});
+    columns.push_back({"__as_of", "DATE"});
+    ASSIGN_OR_RETURN(minutes_, StageTable::Create(*connection_, columns));
+  }
+  if (!bar) return Status::Ok();
+  minute_symbols_.insert(bar->symbol);
+  StageTable& rows = *minutes_;
+  rows.Varchar(bar->symbol);
+  rows.Int64(bar->ts_ms);
+  rows.Date(static_cast<int32_t>(bar->session_date.time_since_epoch().count()));
+  for (double price : {bar->open, bar->high, bar->low, bar->close}) rows.Double(price);
+  rows.Int64(bar->volume);
+  rows.Null();  // vwap
+  rows.Null();  // trades
+  rows.Varchar(bar->source);
+  rows.Int64(bar->fetched_at_ms);
+  rows.Int64(Rank(bar->source));
+  if (bar->split_adjusted_as_of) {
+    rows.Date(static_cast<int32_t>(bar->split_adjusted_as_of->time_since_epoch().count()));
+  } else {
+    rows.Null();
+  }
+  return rows.EndRow();
+}
+
 // silver.bars_1m: the run's minute bars on the latest split scale, plus the
 // stored rows of the same keys, and of every symbol with a new split (rescaled
 // one split at a time, as the daily rows); one winner per (symbol, ts) by the
@@ -356,25 +389,41 @@ Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_ve
   for (const auto& [symbol, splits] : new_splits_) {
     if (!splits.empty()) rescaled.insert(symbol);
   }
-  if (fresh_minutes_.empty() && rescaled.empty()) return Status::Ok();
-  Columns stage_columns = kMinuteColumns;
-  stage_columns.push_back({"__rank", "INTEGER"});
-  ASSIGN_OR_RETURN(auto rows, StageTable::Create(*connection_, stage_columns));
-  for (DailyBar& bar : fresh_minutes_) {
-    ApplyPendingSplits(all_splits_[bar.symbol], bar.split_adjusted_as_of, &bar);
-    rows->Varchar(bar.symbol);
-    rows->Int64(bar.ts_ms);
-    rows->Date(static_cast<int32_t>(bar.session_date.time_since_epoch().count()));
-    for (double price : {bar.open, bar.high, bar.low, bar.close}) rows->Double(price);
-    rows->Int64(bar.volume);
-    rows->Null();  // vwap
-    rows->Null();  // trades
-    rows->Varchar(bar.source);
-    rows->Int64(bar.fetched_at_ms);
-    rows->Int64(Rank(bar.source));
-    RETURN_IF_ERROR(rows->EndRow());
+  if (!minutes_ && rescaled.empty()) return Status::Ok();
+  if (!minutes_) RETURN_IF_ERROR(StageMinute(std::nullopt));  // An empty stage: only rescaling.
+  ASSIGN_OR_RETURN(std::string staged, minutes_->Select());
+  // The fresh rows on the latest split scale, one split at a time as the daily
+  // rows: a split applies to a row before its ex-date that the vendor had not
+  // applied as of its fetch (__as_of; null: as traded).
+  auto rescale = [](const std::vector<CorporateAction>& splits, bool fresh_rows) {
+    std::string open = "open", high = "high", low = "low", close = "close", volume = "volume";
+    for (const CorporateAction& split : splits) {
+      std::string ex = "DATE " + SqlQuote(DayText(split.ex_date));
+      std::string applies = "session_date < " + ex + (fresh_rows ? " AND (__as_of IS NULL OR __as_of < " + ex + ")" : "");
+      char ratio[40];
+      std::snprintf(ratio, sizeof ratio, "%.17g", split.split_ratio);
+      for (std::string* price : {&open, &high, &low, &close}) {
+        *price = "CASE WHEN " + applies + " THEN (" + *price + ") / " + ratio + " ELSE (" + *price + ") END";
+      }
+      volume = "CASE WHEN " + applies + " THEN round((" + volume + ") * " + ratio + ")::BIGINT ELSE (" + volume + ") END";
+    }
+    return std::array<std::string, 5>{open, high, low, close, volume};
+  };
+  std::vector<std::string> cases[5];
+  for (const std::string& symbol : minute_symbols_) {
+    const std::vector<CorporateAction>& splits = all_splits_[symbol];
+    if (splits.empty()) continue;
+    auto exprs = rescale(splits, /*fresh_rows=*/true);
+    for (size_t c = 0; c < 5; ++c) cases[c].push_back("WHEN " + SqlQuote(symbol) + " THEN " + exprs[c]);
   }
-  ASSIGN_OR_RETURN(std::string fresh, rows->Select());
+  const char* names[5] = {"open", "high", "low", "close", "volume"};
+  std::vector<std::string> replaced;
+  for (size_t c = 0; c < 5; ++c) {
+    if (cases[c].empty()) continue;
+    replaced.push_back("CASE symbol " + Join(cases[c], " ") + " ELSE " + names[c] + " END AS " + names[c]);
+  }
+  std::string fresh = "SELECT * EXCLUDE (__as_of)" + (replaced.empty() ? "" : " REPLACE (" + Join(replaced, ", ") + ")") +
+                      " FROM (" + staged + ")";
   ASSIGN_OR_RETURN(auto table, lake_->OpenTable(kMinutes));
   ASSIGN_OR_RETURN(delta::Snapshot snapshot, table->Load());
   ASSIGN_OR_RETURN(std::string scan, table->ScanSql(snapshot));
@@ -387,18 +436,7 @@ Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_ve
   std::string stored = "SELECT g.*, " + rank + " AS __rank FROM (" + scan + ") AS g WHERE (g.symbol, g.ts) IN "
                        "(SELECT (symbol, ts) FROM fresh)";
   for (const std::string& symbol : rescaled) {
-    std::string open = "open", high = "high", low = "low", close = "close", volume = "volume";
-    for (const CorporateAction& split : new_splits_[symbol]) {
-      std::string before = "session_date < DATE " + SqlQuote(DayText(split.ex_date));
-      std::string ratio = std::to_string(split.split_ratio);
-      char exact[40];
-      std::snprintf(exact, sizeof exact, "%.17g", split.split_ratio);
-      ratio = exact;
-      for (std::string* price : {&open, &high, &low, &close}) {
-        *price = "CASE WHEN " + before + " THEN (" + *price + ") / " + ratio + " ELSE (" + *price + ") END";
-      }
-      volume = "CASE WHEN " + before + " THEN round((" + volume + ") * " + ratio + ")::BIGINT ELSE (" + volume + ") END";
-    }
+    auto [open, high, low, close, volume] = rescale(new_splits_[symbol], /*fresh_rows=*/false);
     stored += " UNION ALL SELECT symbol, ts, session_date, " + open + " AS open, " + high + " AS high, " + low +
               " AS low, " + close + " AS close, " + volume + " AS volume, vwap, trades, source, ingested_at, " + rank +
               " AS __rank FROM (" + scan + ") WHERE symbol = " + SqlQuote(symbol) +
@@ -440,7 +478,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
   std::set<std::string> symbols;
   for (const Candidate& c : fresh_) symbols.insert(c.bar.symbol);
   for (const CorporateAction& a : fresh_actions_) symbols.insert(a.symbol);
-  for (const DailyBar& m : fresh_minutes_) symbols.insert(m.symbol);
+  symbols.insert(minute_symbols_.begin(), minute_symbols_.end());
   RETURN_IF_ERROR(LoadExisting(symbols));
 
   std::map<std::string, std::vector<Candidate>> fresh_by_symbol;
