@@ -323,7 +323,7 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   models_cmd->add_option("models", models_names, "Models to run (default: all), e.g. silver.bars_1d");
   bool models_full = false;
-  models_cmd->add_flag("--full-rebuild", models_full, "Recompute every symbol of gold.daily_features, not only the changed ones");
+  models_cmd->add_flag("--full-rebuild", models_full, "Reprocess all of every input (every bronze payload, every symbol), not only what changed; rows that come out the same are not rewritten");
 
   auto* demo = app.add_subcommand("demo", "The main job on an embedded lake: synthetic daily bars and queries");
 

@@ -99,6 +99,7 @@ class QualityGate {
 
 int Models(const std::string& lake_dir, const std::string& action, const std::vector<std::string>& models,
            bool full_rebuild) {
+  std::cout << std::unitbuf;  // Each model's line as it finishes, also into a pipe.
   std::string pipelines_dir = lake_dir + "/pipelines";
   if (action != "list") {
     if (Status installed = pipeline::InstallDefaultPipelines(pipelines_dir); !installed.ok()) return Fail(installed);
@@ -182,6 +183,7 @@ int Models(const std::string& lake_dir, const std::string& action, const std::ve
   if (wanted(kSilverBars)) {
     int64_t bars_before = version_of(kSilverBars), minutes_before = version_of("silver.bars_1m");
     pipeline::SilverOptions options;
+    options.full_rebuild = full_rebuild;
     if (Status status = LoadSilverOptions(lake_dir, &options); !status.ok()) return Fail(status);
     auto result = pipeline::RunSilverBars(lake->get(), options);
     if (!result.ok()) return Fail(result.status());

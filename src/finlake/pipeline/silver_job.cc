@@ -471,6 +471,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
   std::string app_id = std::string("finlake.") + kBars + ":" + bronze_name;
   int64_t consumed = -1;
   if (auto it = bars_snapshot.txns.find(app_id); it != bars_snapshot.txns.end()) consumed = it->second.version;
+  if (options_.full_rebuild) consumed = -1;
   if (consumed >= bronze_now.version) return result_;
   RETURN_IF_ERROR(ReadBronze(bronze_name, bronze_now, consumed, *bronze));
 

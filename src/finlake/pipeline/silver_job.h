@@ -48,6 +48,9 @@ struct SilverOptions {
   double jump_threshold = 0.5;
   // Now, for "not in the future" and live-bar checks; 0: the system clock.
   int64_t now_ms = 0;
+  // Read every bronze file again, not only those added since the last run; rows
+  // that come out the same are not rewritten.
+  bool full_rebuild = false;
   // Told as each source is done: "bronze.yahoo_raw: 12 payloads, 2,520 bars ...".
   std::function<void(const std::string&)> progress;
 };
