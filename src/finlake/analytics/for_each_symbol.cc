@@ -1,6 +1,8 @@
 // ForEachSymbol (indicators.h): one series per symbol, symbols split over threads.
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -12,23 +14,10 @@
 namespace finlake::analytics {
 namespace {
 
-struct GroupResult {
-  int64_t failed_symbol = -1;
-  Status status;
-};
-
-void RunGroup(std::span<const int64_t> offsets, int64_t first_symbol, int64_t end_symbol,
-              const std::function<Status(int64_t, int64_t)>& compute, GroupResult& result) {
-  for (int64_t s = first_symbol; s < end_symbol; ++s) {
-    Status status = compute(offsets[s], offsets[s + 1]);
-    if (!status.ok()) {
-      result.failed_symbol = s;
-      result.status = status.WithContext("symbol " + std::to_string(s) + " (bars " + std::to_string(offsets[s]) +
-                                         ".." + std::to_string(offsets[s + 1]) + ")");
-      return;
-    }
-  }
-}
+// Symbols are handed out in chunks of about this many bars from a shared
+// counter, so a thread slowed by another process does not hold up the others
+// (a fixed split into halves ran at the slower half's speed: 1.0x on 2 threads).
+constexpr int64_t kChunkBars = 32 * 1024;
 
 }  // namespace
 
@@ -50,36 +39,49 @@ Status ForEachSymbol(std::span<const int64_t> offsets, int64_t bar_count, int32_
     }
   }
   const int64_t symbol_count = static_cast<int64_t>(offsets.size()) - 1;
-  const int64_t groups = std::max<int64_t>(1, std::min<int64_t>(thread_count, symbol_count));
-
-  // Group g starts at the first symbol whose bars start at or after g / groups of
-  // the bars, so that groups hold about equal bar counts and touch contiguous memory.
-  std::vector<int64_t> group_starts(groups + 1);
-  group_starts[0] = 0;
-  group_starts[groups] = symbol_count;
-  for (int64_t g = 1; g < groups; ++g) {
-    const int64_t target = bar_count / groups * g + bar_count % groups * g / groups;
-    const auto it = std::lower_bound(offsets.begin(), offsets.end() - 1, target);
-    group_starts[g] = std::max(group_starts[g - 1], static_cast<int64_t>(it - offsets.begin()));
+  // Chunk c holds symbols [chunk_starts[c], chunk_starts[c + 1]): whole symbols,
+  // about kChunkBars bars each, in order.
+  std::vector<int64_t> chunk_starts = {0};
+  for (int64_t s = 0; s < symbol_count; ++s) {
+    if (offsets[s + 1] - offsets[chunk_starts.back()] >= kChunkBars) chunk_starts.push_back(s + 1);
   }
+  if (chunk_starts.back() != symbol_count) chunk_starts.push_back(symbol_count);
+  const int64_t chunks = static_cast<int64_t>(chunk_starts.size()) - 1;
 
-  std::vector<GroupResult> results(groups);
+  std::atomic<int64_t> next_chunk{0};
+  // The lowest failing symbol so far; chunks that start above it are skipped,
+  // and every chunk below it still runs, so the lowest failure is always found.
+  std::atomic<int64_t> lowest_failure{symbol_count};
+  std::mutex failure_mutex;
+  Status failure;
+  auto work = [&] {
+    for (int64_t c = next_chunk++; c < chunks; c = next_chunk++) {
+      for (int64_t s = chunk_starts[c]; s < chunk_starts[c + 1] && s < lowest_failure.load(); ++s) {
+        Status status = compute(offsets[s], offsets[s + 1]);
+        if (status.ok()) continue;
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (s < lowest_failure.load()) {
+          lowest_failure = s;
+          failure = status.WithContext("symbol " + std::to_string(s) + " (bars " + std::to_string(offsets[s]) + ".." +
+                                       std::to_string(offsets[s + 1]) + ")");
+        }
+        break;
+      }
+    }
+  };
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(thread_count, chunks));
   std::vector<std::thread> threads;
-  threads.reserve(groups - 1);
-  for (int64_t g = 1; g < groups; ++g) {
+  threads.reserve(workers - 1);
+  for (int64_t w = 1; w < workers; ++w) {
     try {
-      threads.emplace_back(RunGroup, offsets, group_starts[g], group_starts[g + 1], std::cref(compute),
-                           std::ref(results[g]));
+      threads.emplace_back(work);
     } catch (const std::system_error&) {
-      // No thread to be had: the caller's thread does this group after its own.
-      RunGroup(offsets, group_starts[g], group_starts[g + 1], compute, results[g]);
+      break;  // No thread to be had: the caller's thread takes the chunks left.
     }
   }
-  RunGroup(offsets, group_starts[0], group_starts[1], compute, results[0]);
+  work();
   for (std::thread& thread : threads) thread.join();
-  for (const GroupResult& result : results) {
-    if (result.failed_symbol >= 0) return result.status;
-  }
+  if (lowest_failure.load() < symbol_count) return failure;
   return Status::Ok();
 }
 

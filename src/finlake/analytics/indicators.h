@@ -148,10 +148,11 @@ Status VolumeZScore(std::span<const double> volume, int32_t period, std::span<do
 
 // Symbol s owns bars [offsets[s], offsets[s+1]) of arrays of `bar_count` bars;
 // offsets must start at 0, never decrease, and end at bar_count. The symbols are
-// split into `thread_count` contiguous groups of about equal bar counts, one
-// std::thread each (the caller's thread takes the first group), and
-// compute(begin, end) is called once per symbol, in order within a group. A
-// failing call stops its group; the error of the lowest failing symbol is
+// cut into chunks of whole symbols (about 32k bars each) that `thread_count`
+// threads (the caller's among them) take from a shared counter, in order, so a
+// thread slowed by other work does not hold up the rest; compute(begin, end) is
+// called once per symbol. After a failure, chunks above the failing symbol are
+// skipped and those below still run: the error of the lowest failing symbol is
 // returned, with "symbol S (bars B..E)" in front. `compute` must be safe to call
 // from several threads at once on disjoint ranges. 1 <= thread_count <=
 // limits::kIndicatorThreadsMax.
