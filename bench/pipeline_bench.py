@@ -26,7 +26,7 @@ last day. Every run then copies the cached lake and times, whole process:
 3. incremental: `finlake models run` again;
 4. rebuild:     `finlake models run --full-rebuild` on that final state.
 
-stdout is read line by line (finlake under `stdbuf -oL`) with a timestamp per line,
+stdout is read line by line (finlake flushes each model's line) with a timestamp per line,
 so each model's line gives the time since the line before it: the per-model times
 in results.json are those differences. rows/s is the silver rows written (inserted +
 updated in silver.bars_1d, plus silver.bars_1m rows) over the wall time of the
@@ -79,11 +79,10 @@ def settle():
 def timed(cmd, what, cwd=None, timeout=7200, line_times=False):
     """Runs cmd; returns {"seconds", "cpu_seconds", "max_rss_mb", "stdout", "lines": [(t, line)]}:
     wall time, user + sys CPU seconds and peak RSS of that process (wait4), and each
-    stdout line stamped with the seconds since the start (with line_times finlake
-    runs under `stdbuf -oL`, so that a line arrives when it is printed). Raises
-    PipelineError on a non-zero exit status or after `timeout` seconds."""
-    if line_times and shutil.which("stdbuf"):
-        cmd = ["stdbuf", "-oL"] + cmd
+    stdout line stamped with the seconds since the start (`finlake models run`
+    flushes each model's line as it finishes; stdbuf is not used, since its
+    preloaded library breaks sanitizer builds). Raises PipelineError on a non-zero
+    exit status or after `timeout` seconds."""
     with tempfile.TemporaryFile(mode="w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=cwd)
