@@ -118,6 +118,12 @@ std::string SqlQuote(std::string_view text) {
   return out;
 }
 
+std::string SqlQuoteList(const std::set<std::string>& values) {
+  std::vector<std::string> quoted;
+  for (const std::string& value : values) quoted.push_back(SqlQuote(value));
+  return Join(quoted, ", ");
+}
+
 std::string SqlIdentifier(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,8 @@ std::string ToLower(std::string_view text);
 
 // Quotes an SQL string literal ('it''s') and an identifier ("a""b").
 std::string SqlQuote(std::string_view text);
+// The values as quoted literals joined by ", " (for an IN list).
+std::string SqlQuoteList(const std::set<std::string>& values);
 std::string SqlIdentifier(std::string_view name);
 
 // Milliseconds since the Unix epoch to "2024-03-01T14:30:00.000Z".

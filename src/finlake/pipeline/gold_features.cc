@@ -102,26 +102,13 @@ Status ComputeSymbol(const Series& s, int64_t b, int64_t e, std::vector<std::vec
   return Status::Ok();
 }
 
-std::string Quoted(const std::set<std::string>& values) {
-  std::vector<std::string> quoted;
-  for (const std::string& v : values) quoted.push_back(SqlQuote(v));
-  return Join(quoted, ", ");
-}
 
 }  // namespace
 
 Status EnsureFeaturesTable(sql::Lake* lake) {
-  auto table = lake->OpenTable(kGold);
-  if (table.ok()) return Status::Ok();
-  if (table.status().code() != StatusCode::kNotFound) return table.status();
-  table::CreateSpec spec;
-  spec.schema.fields.push_back(delta::StructField{"symbol", delta::DataType::Primitive("string"), true, json::object()});
-  spec.schema.fields.push_back(delta::StructField{"session_date", delta::DataType::Primitive("date"), true, json::object()});
-  for (const char* feature : kFeatures) {
-    spec.schema.fields.push_back(delta::StructField{feature, delta::DataType::Primitive("double"), true, json::object()});
-  }
-  spec.description = "Daily technical features per symbol, from silver.bars_1d";
-  return lake->CreateTable(kGold, spec, "finlake").status();
+  Columns columns = {{"symbol", "VARCHAR"}, {"session_date", "DATE"}};
+  for (const char* feature : kFeatures) columns.push_back({feature, "DOUBLE"});
+  return EnsureTable(lake, kGold, columns, "Daily technical features per symbol, from silver.bars_1d");
 }
 
 Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& options) {
@@ -149,7 +136,7 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
     std::set<std::string> symbols;
     for (int64_t r = 0; r < changed->row_count(); ++r) symbols.insert(changed->GetString(0, r));
     if (symbols.empty()) symbol_filter = " WHERE false";
-    else symbol_filter = " WHERE symbol IN (" + Quoted(symbols) + ")";
+    else symbol_filter = " WHERE symbol IN (" + SqlQuoteList(symbols) + ")";
   }
 
   Series series;

@@ -246,15 +246,9 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
       if (it != snapshot.txns.end()) consumed[input] = it->second.version;
     }
   } else {
-    ASSIGN_OR_RETURN(auto columns, engine->connection().Describe(query.sql));
-    table::CreateSpec spec;
-    for (const auto& [name, type] : columns) {
-      ASSIGN_OR_RETURN(delta::DataType delta_type, delta::FromDuckDbType(type, name));
-      spec.schema.fields.push_back(delta::StructField{name, delta_type, true, json::object()});
-    }
-    spec.partition_columns = model.partition_by;
-    spec.description = model.description;
-    RETURN_IF_ERROR(lake->CreateTable(model.output, spec, "finlake").status().WithContext(model.file));
+    ASSIGN_OR_RETURN(Columns columns, engine->connection().Describe(query.sql));
+    RETURN_IF_ERROR(EnsureTable(lake, model.output, columns, model.description, model.partition_by)
+                        .WithContext(model.file));
   }
   bool moved = full_rebuild || consumed.size() < result.inputs.size();
   for (const auto& [input, version] : result.inputs) {
@@ -289,10 +283,8 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
       for (int64_t r = 0; r < rows->row_count(); ++r) values.insert(rows->GetString(0, r));
     }
     if (incremental) {
-      std::vector<std::string> quoted;
-      for (const std::string& v : values) quoted.push_back(SqlQuote(v));
       source = "SELECT * FROM (" + query.sql + ") AS m WHERE m." + SqlIdentifier(model.incremental_key) + "::VARCHAR IN (" +
-               (quoted.empty() ? std::string("NULL") : Join(quoted, ", ")) + ")";
+               (values.empty() ? std::string("NULL") : SqlQuoteList(values)) + ")";
       result.changed_keys = static_cast<int64_t>(values.size());
     }
   }

@@ -15,6 +15,7 @@
 #include "finlake/core/clock.h"
 #include "finlake/core/strings.h"
 #include "finlake/delta/schema.h"
+#include "finlake/pipeline/stage_table.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -503,16 +504,8 @@ const std::vector<std::pair<std::string, std::string>>& ResultColumns() {
 }
 
 Status EnsureResultsTable(sql::Lake* lake) {
-  auto existing = lake->OpenTable(kQualityResultsTable);
-  if (existing.ok()) return Status::Ok();
-  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
-  table::CreateSpec spec;
-  for (const auto& [column, type] : ResultColumns()) {
-    ASSIGN_OR_RETURN(delta::DataType delta_type, delta::FromDuckDbType(type, column));
-    spec.schema.fields.push_back(delta::StructField{column, delta_type, true, nlohmann::json::object()});
-  }
-  spec.description = "Outcomes of the data quality checks, one row per check run";
-  return lake->CreateTable(kQualityResultsTable, spec, "finlake").status();
+  return EnsureTable(lake, kQualityResultsTable, ResultColumns(),
+                     "Outcomes of the data quality checks, one row per check run");
 }
 
 }  // namespace

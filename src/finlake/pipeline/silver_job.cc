@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <unordered_map>
 
@@ -14,7 +13,6 @@
 #include "finlake/calendar/calendar_config.h"
 #include "finlake/calendar/exchange_calendar.h"
 #include "finlake/core/clock.h"
-#include "finlake/core/scratch_dir.h"
 #include "finlake/core/strings.h"
 #include "finlake/delta/schema.h"
 #include "finlake/pipeline/models.h"
@@ -53,19 +51,6 @@ const Columns kQuarantineColumns = {{"source_table", "VARCHAR"}, {"rule", "VARCH
                                     {"row", "VARCHAR"},          {"source", "VARCHAR"},
                                     {"detected_at", "TIMESTAMP WITH TIME ZONE"}, {"symbol", "VARCHAR"},
                                     {"detail", "VARCHAR"}};
-
-Status EnsureTable(sql::Lake* lake, const std::string& name, const Columns& columns, const std::string& description) {
-  auto table = lake->OpenTable(name);
-  if (table.ok()) return Status::Ok();
-  if (table.status().code() != StatusCode::kNotFound) return table.status();
-  table::CreateSpec spec;
-  for (const auto& [column, type] : columns) {
-    ASSIGN_OR_RETURN(delta::DataType delta_type, delta::FromDuckDbType(type, column));
-    spec.schema.fields.push_back(delta::StructField{column, delta_type, true, json::object()});
-  }
-  spec.description = description;
-  return lake->CreateTable(name, spec, "finlake").status();
-}
 
 int64_t NowMs(const SilverOptions& options) { return options.now_ms > 0 ? options.now_ms : SystemClock().NowMillis(); }
 
@@ -139,12 +124,6 @@ void ApplyPendingSplits(const std::vector<CorporateAction>& splits, Day day, std
 void ApplyPendingSplits(const std::vector<CorporateAction>& splits, std::optional<Day> as_of, DailyBar* bar) {
   double* prices[] = {&bar->open, &bar->high, &bar->low, &bar->close};
   ApplyPendingSplits(splits, bar->session_date, as_of, prices, 4, &bar->volume);
-}
-
-std::string SymbolList(const std::set<std::string>& symbols) {
-  std::vector<std::string> quoted;
-  for (const std::string& s : symbols) quoted.push_back(SqlQuote(s));
-  return Join(quoted, ", ");
 }
 
 class SourceRun {
@@ -288,51 +267,53 @@ Status SourceRun::ReadBronze(const std::string& bronze_name, const delta::Snapsh
 
 Status SourceRun::LoadExisting(const std::set<std::string>& symbols) {
   if (symbols.empty()) return Status::Ok();
-  for (const auto& [name, map] : {std::pair<const char*, int>{kBars, 0}, {kActions, 1}}) {
-    ASSIGN_OR_RETURN(auto table, lake_->OpenTable(name));
-    ASSIGN_OR_RETURN(delta::Snapshot snapshot, table->Load());
-    ASSIGN_OR_RETURN(std::string scan, table->ScanSql(snapshot));
-    if (map == 0) {
-      ASSIGN_OR_RETURN(auto rows, connection_->Query(
-                                      "SELECT symbol, session_date::VARCHAR, epoch_ms(ts), open, high, low, close, "
-                                      "adj_close, volume, currency, exchange, region, source, epoch_ms(ingested_at) "
-                                      "FROM (" + scan + ") WHERE symbol IN (" + SymbolList(symbols) + ")"));
-      for (int64_t r = 0; r < rows->row_count(); ++r) {
-        Candidate c;
-        c.existing = true;
-        DailyBar& bar = c.bar;
-        bar.symbol = rows->GetString(0, r);
-        ASSIGN_OR_RETURN(bar.session_date, ParseDay(rows->GetString(1, r)));
-        bar.ts_ms = rows->GetInt64(2, r);
-        duckdb_result* raw = rows->raw();
-        bar.open = duckdb_value_double(raw, 3, r);
-        bar.high = duckdb_value_double(raw, 4, r);
-        bar.low = duckdb_value_double(raw, 5, r);
-        bar.close = duckdb_value_double(raw, 6, r);
-        c.adj_close = rows->IsNull(7, r) ? NAN : duckdb_value_double(raw, 7, r);
-        bar.volume = rows->GetInt64(8, r);
-        bar.currency = rows->GetString(9, r);
-        bar.exchange = rows->GetString(10, r);
-        bar.region = rows->GetString(11, r);
-        bar.source = rows->GetString(12, r);
-        bar.fetched_at_ms = rows->GetInt64(13, r);
-        existing_[bar.symbol].push_back(std::move(c));
-      }
-    } else {
-      ASSIGN_OR_RETURN(auto rows, connection_->Query(
-                                      "SELECT symbol, ex_date::VARCHAR, kind, split_ratio, cash_amount, currency, "
-                                      "source FROM (" + scan + ") WHERE symbol IN (" + SymbolList(symbols) + ")"));
-      for (int64_t r = 0; r < rows->row_count(); ++r) {
-        CorporateAction a;
-        a.symbol = rows->GetString(0, r);
-        ASSIGN_OR_RETURN(a.ex_date, ParseDay(rows->GetString(1, r)));
-        a.kind = rows->GetString(2, r);
-        a.split_ratio = duckdb_value_double(rows->raw(), 3, r);
-        a.cash_amount = duckdb_value_double(rows->raw(), 4, r);
-        a.currency = rows->GetString(5, r);
-        a.source = rows->GetString(6, r);
-        existing_actions_[a.symbol].push_back(std::move(a));
-      }
+  // The rows of `table` for these symbols.
+  auto query = [&](const char* table, const std::string& columns) -> Result<std::unique_ptr<engine::QueryResult>> {
+    ASSIGN_OR_RETURN(auto opened, lake_->OpenTable(table));
+    ASSIGN_OR_RETURN(delta::Snapshot snapshot, opened->Load());
+    ASSIGN_OR_RETURN(std::string scan, opened->ScanSql(snapshot));
+    return connection_->Query("SELECT " + columns + " FROM (" + scan + ") WHERE symbol IN (" + SqlQuoteList(symbols) +
+                              ")");
+  };
+  {
+    ASSIGN_OR_RETURN(auto rows, query(kBars, "symbol, session_date::VARCHAR, epoch_ms(ts), open, high, low, close, "
+                                             "adj_close, volume, currency, exchange, region, source, "
+                                             "epoch_ms(ingested_at)"));
+    for (int64_t r = 0; r < rows->row_count(); ++r) {
+      Candidate c;
+      c.existing = true;
+      DailyBar& bar = c.bar;
+      bar.symbol = rows->GetString(0, r);
+      ASSIGN_OR_RETURN(bar.session_date, ParseDay(rows->GetString(1, r)));
+      bar.ts_ms = rows->GetInt64(2, r);
+      duckdb_result* raw = rows->raw();
+      bar.open = duckdb_value_double(raw, 3, r);
+      bar.high = duckdb_value_double(raw, 4, r);
+      bar.low = duckdb_value_double(raw, 5, r);
+      bar.close = duckdb_value_double(raw, 6, r);
+      c.adj_close = rows->IsNull(7, r) ? NAN : duckdb_value_double(raw, 7, r);
+      bar.volume = rows->GetInt64(8, r);
+      bar.currency = rows->GetString(9, r);
+      bar.exchange = rows->GetString(10, r);
+      bar.region = rows->GetString(11, r);
+      bar.source = rows->GetString(12, r);
+      bar.fetched_at_ms = rows->GetInt64(13, r);
+      existing_[bar.symbol].push_back(std::move(c));
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(auto rows, query(kActions, "symbol, ex_date::VARCHAR, kind, split_ratio, cash_amount, currency, "
+                                                "source"));
+    for (int64_t r = 0; r < rows->row_count(); ++r) {
+      CorporateAction a;
+      a.symbol = rows->GetString(0, r);
+      ASSIGN_OR_RETURN(a.ex_date, ParseDay(rows->GetString(1, r)));
+      a.kind = rows->GetString(2, r);
+      a.split_ratio = duckdb_value_double(rows->raw(), 3, r);
+      a.cash_amount = duckdb_value_double(rows->raw(), 4, r);
+      a.currency = rows->GetString(5, r);
+      a.source = rows->GetString(6, r);
+      existing_actions_[a.symbol].push_back(std::move(a));
     }
   }
   return Status::Ok();
@@ -350,7 +331,6 @@ Status AppendBar(StageTable& stage, const Candidate& c) {
   stage.Int64(b.fetched_at_ms);
   return stage.EndRow();
 }
-
 
 Status SourceRun::StageMinute(const std::optional<DailyBar>& bar) {
   if (!minutes_) {

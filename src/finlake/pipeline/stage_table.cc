@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "finlake/core/strings.h"
+#include "finlake/delta/schema.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -17,6 +18,21 @@ std::string NewStageName() {
 }
 
 }  // namespace
+
+Status EnsureTable(sql::Lake* lake, const std::string& name, const Columns& columns, const std::string& description,
+                   const std::vector<std::string>& partition_columns) {
+  auto table = lake->OpenTable(name);
+  if (table.ok()) return Status::Ok();
+  if (table.status().code() != StatusCode::kNotFound) return table.status();
+  table::CreateSpec spec;
+  for (const auto& [column, type] : columns) {
+    ASSIGN_OR_RETURN(delta::DataType delta_type, delta::FromDuckDbType(type, column));
+    spec.schema.fields.push_back(delta::StructField{column, delta_type, true, nlohmann::json::object()});
+  }
+  spec.partition_columns = partition_columns;
+  spec.description = description;
+  return lake->CreateTable(name, spec, "finlake").status();
+}
 
 Result<std::unique_ptr<StageTable>> StageTable::Create(engine::Connection& connection, const Columns& columns) {
   std::unique_ptr<StageTable> stage(new StageTable(connection, NewStageName(), columns));

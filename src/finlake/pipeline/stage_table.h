@@ -18,12 +18,19 @@
 #include <nlohmann/json.hpp>
 
 #include "finlake/engine/engine.h"
+#include "finlake/sql/lake.h"
 
 namespace finlake::pipeline {
 
 // (name, DuckDB type). "TIMESTAMP WITH TIME ZONE" columns are appended as
 // milliseconds since the epoch and converted by Select().
 using Columns = std::vector<std::pair<std::string, std::string>>;
+
+// Creates table `name` with `columns` (DuckDB types, all nullable) when the lake
+// does not have it yet; an existing table is left as it is.
+[[nodiscard]] Status EnsureTable(sql::Lake* lake, const std::string& name, const Columns& columns,
+                                 const std::string& description,
+                                 const std::vector<std::string>& partition_columns = {});
 
 class StageTable {
  public:
