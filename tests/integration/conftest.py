@@ -336,3 +336,14 @@ def table_name_for(relpath: str) -> str:
     name = "".join(c if c.isalnum() else "_" for c in relpath.lower())
     return "t_" + name.strip("_")
 
+
+def import_talib():
+    """TA-Lib, the indicators' oracle: skips the calling module where it cannot
+    be imported, except under CI=true, where its absence is a failure."""
+    try:
+        import talib
+    except ImportError as error:  # pragma: no cover - depends on the machine
+        if os.environ.get("CI") == "true":
+            raise RuntimeError("TA-Lib is required under CI=true (scripts/setup --test installs it)") from error
+        pytest.skip(f"TA-Lib cannot be imported ({error}); run scripts/setup --test", allow_module_level=True)
+    return talib

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_finlake
+from conftest import import_talib, run_finlake
 
-try:
-    import talib
-except ImportError as error:  # pragma: no cover - depends on the machine
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("TA-Lib is required under CI=true (scripts/setup --test installs it)") from error
-    pytest.skip(f"TA-Lib cannot be imported ({error}); run scripts/setup --test", allow_module_level=True)
+talib = import_talib()
 
 RELATIVE_TOLERANCE = 1e-9
 BARS = 600

@@ -24,14 +24,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, finlake_binary
+from conftest import import_talib, REPO, finlake_binary
 
-try:
-    import talib
-except ImportError as error:  # pragma: no cover - depends on the machine
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("TA-Lib is required under CI=true (scripts/setup --test installs it)") from error
-    pytest.skip(f"TA-Lib cannot be imported ({error}); run scripts/setup --test", allow_module_level=True)
+talib = import_talib()
 
 RELATIVE_TOLERANCE = 1e-9
 BARS = 10_000

@@ -10,7 +10,6 @@ writes nothing."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_finlake
+from conftest import import_talib, run_finlake
 
 SYMBOLS = "30"
 STEPS = ["2022-02-15", "2022-04-20", "2022-06-30", "2022-09-15", "2022-12-30", "2023-03-31"]
@@ -175,7 +174,7 @@ def test_adj_close_equals_pandas_and_the_generators_adjclose(lakes):
 
 
 def test_gold_features_equal_talib(lakes):
-    talib = pytest.importorskip("talib") if os.environ.get("CI") != "true" else __import__("talib")
+    talib = import_talib()
     a, _, _, _ = lakes
     bars = sql_df(a, "SELECT symbol, close, adj_close, high, low, volume FROM silver.bars_1d "
                      "WHERE symbol IN ('SYN0001', 'SYN0007', 'SYN0012') ORDER BY symbol, session_date")
