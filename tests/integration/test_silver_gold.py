@@ -115,6 +115,11 @@ def test_incremental_runs_equal_a_full_rebuild_bit_for_bit(lakes):
     kinds = dict(zip(actions["kind"], actions["n"]))
     assert kinds.get("split", 0) >= 1 and kinds.get("dividend", 0) >= 10, kinds  # The steps did meet both.
     assert any(" updated" in out and " 0 updated" not in out for out in outputs[1:]), outputs
+    # Appends carried the indicator state forward; a split, a dividend or the
+    # correction recomputed a symbol from its first session.
+    features = [line for out in outputs[1:] for line in out.splitlines() if line.startswith("gold.daily_features")]
+    assert any(" 0 carried forward" not in line for line in features), features
+    assert any(" 0 from their first session" not in line for line in features), features
     for table, key in [("silver.bars_1d", "symbol, session_date"), ("gold.daily_features", "symbol, session_date"),
                        ("silver.corporate_actions", "symbol, ex_date, kind"), ("silver.symbols", "symbol"),
                        ("gold.weekly_bars", "symbol, week_start"), ("gold.monthly_bars", "symbol, month_start"),

@@ -1,23 +1,18 @@
 // Simple and log returns, rolling volatility (indicators.h).
 
 #include <cmath>
-#include <limits>
 
+#include "finlake/analytics/bar_formulas.h"
 #include "finlake/analytics/indicators.h"
-#include "finlake/analytics/rolling_moments.h"
 #include "finlake/analytics/series_runs.h"
+#include "finlake/analytics/streaming.h"
 
 namespace finlake::analytics {
 namespace {
 
 using internal::kNaN;
+using internal::LogReturn;
 using internal::NonFiniteBit;
-
-// NaN where either price is not positive (or where a price is a gap).
-double LogReturn(double previous, double current) {
-  const double ratio = current / previous;
-  return ratio > 0.0 && ratio <= std::numeric_limits<double>::max() ? std::log(ratio) : kNaN;
-}
 
 bool SimpleReturnsKernel(std::span<const double> price, std::span<double> out) {
   if (price.empty()) return false;
@@ -74,17 +69,12 @@ Status RollingVolatility(std::span<const double> price, int32_t period, std::spa
   RETURN_IF_ERROR(internal::CheckLengths<std::span<double>>("RollingVolatility", price.size(), {out}));
   if (price.empty()) return Status::Ok();
   const double annualise = std::sqrt(periods_per_year);
-  internal::RollingMoments window(static_cast<size_t>(period));
+  WindowStream window(static_cast<size_t>(period));
   out[0] = kNaN;
   for (size_t i = 1; i < price.size(); ++i) {
-    const double log_return = LogReturn(price[i - 1], price[i]);
-    if (NonFiniteBit(log_return) != 0) {
-      window.Reset();
-      out[i] = kNaN;
-      continue;
-    }
-    window.Push(log_return);
-    out[i] = window.full() ? std::sqrt(window.SampleVariance()) * annualise : kNaN;
+    // A NaN log return (a gap, a non-positive price) empties the window.
+    const bool full = window.Push(LogReturn(price[i - 1], price[i]));
+    out[i] = full ? window.SampleDeviation() * annualise : kNaN;
   }
   return Status::Ok();
 }

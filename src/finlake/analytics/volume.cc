@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "finlake/analytics/indicators.h"
-#include "finlake/analytics/rolling_moments.h"
 #include "finlake/analytics/series_runs.h"
+#include "finlake/analytics/streaming.h"
 
 namespace finlake::analytics {
 namespace {
@@ -76,19 +76,13 @@ Status VolumeZScore(std::span<const double> volume, int32_t period, std::span<do
   RETURN_IF_ERROR(internal::CheckPeriod("VolumeZScore", "period", period, 2));
   RETURN_IF_ERROR(internal::CheckLengths<std::span<double>>("VolumeZScore", volume.size(), {out}));
   if (volume.empty()) return Status::Ok();
-  internal::RollingMoments window(static_cast<size_t>(period));
+  WindowStream window(static_cast<size_t>(period));
   for (size_t i = 0; i < volume.size(); ++i) {
-    if (NonFiniteBit(volume[i]) != 0) {
-      window.Reset();
+    if (!window.Push(volume[i])) {  // Warming up, or a gap emptied the window.
       out[i] = kNaN;
       continue;
     }
-    window.Push(volume[i]);
-    if (!window.full()) {
-      out[i] = kNaN;
-      continue;
-    }
-    const double deviation = std::sqrt(window.SampleVariance());
+    const double deviation = window.SampleDeviation();
     out[i] = deviation > 0.0 ? (volume[i] - window.Mean()) / deviation : 0.0;
   }
   return Status::Ok();

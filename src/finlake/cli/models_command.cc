@@ -226,7 +226,9 @@ int Models(const std::string& lake_dir, const std::string& action, const std::ve
     if (result->symbols == 0) {
       std::cout << "nothing new\n";
     } else {
-      std::cout << result->symbols << " symbols, " << result->bars << " sessions computed; " << result->rows_inserted
+      std::cout << result->symbols << " symbols (" << result->symbols_resumed << " carried forward, "
+                << result->symbols - result->symbols_resumed << " from their first session), " << result->bars
+                << " sessions computed; " << result->rows_inserted
                 << " rows inserted, " << result->rows_updated << " updated";
       if (result->version >= 0) std::cout << " (version " << result->version << ")";
       std::cout << "\n";

@@ -29,6 +29,14 @@ std::string QueryResult::GetString(int64_t column, int64_t row) {
   return out;
 }
 
+std::string QueryResult::GetBlob(int64_t column, int64_t row) {
+  if (duckdb_value_is_null(&result_, column, row)) return "";
+  duckdb_blob blob = duckdb_value_blob(&result_, column, row);
+  std::string out(static_cast<const char*>(blob.data), blob.size);
+  duckdb_free(blob.data);
+  return out;
+}
+
 Status Connection::Execute(const std::string& sql) {
   duckdb_result result;
   duckdb_state state = duckdb_query(connection_, sql.c_str(), &result);

@@ -41,6 +41,8 @@ class QueryResult {
   bool IsNull(int64_t column, int64_t row) { return duckdb_value_is_null(&result_, column, row); }
   // The value as DuckDB casts it to VARCHAR; empty for null.
   std::string GetString(int64_t column, int64_t row);
+  // A BLOB cell's bytes ("" when null).
+  std::string GetBlob(int64_t column, int64_t row);
   int64_t GetInt64(int64_t column, int64_t row) { return duckdb_value_int64(&result_, column, row); }
   duckdb_result* raw() { return &result_; }
 

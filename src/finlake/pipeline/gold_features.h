@@ -1,15 +1,22 @@
-// silver.bars_1d -> gold.daily_features (DESIGN.md Contracts): per symbol, one
-// pass of the analytics/ kernels over the full adjusted series.
+// silver.bars_1d -> gold.daily_features (DESIGN.md Contracts): per symbol, the
+// indicators of analytics/streaming.h pushed bar by bar over the adjusted series.
 //
 // Incremental by Delta versions: the job records the silver version it consumed
-// (appId "finlake.gold.daily_features:silver.bars_1d" in gold's own commits),
-// finds the symbols whose silver rows changed since (the rows of the files
-// added since that version), recomputes those symbols over their whole history
-// and MERGEs only the rows whose values differ. Recomputing a whole symbol is one
-// linear pass, and it makes the incremental result equal to a full rebuild bit
-// for bit, whatever changed: an appended session, a corrected bar, a split or a
-// dividend (which moves adj_close for every earlier session). A run with no new
-// silver version writes nothing.
+// (appId "finlake.gold.daily_features:silver.bars_1d" in gold's own commits) and
+// finds the symbols with rows in the silver files added since.
+// - An append (every new row of the symbol is after the last session computed)
+//   carries the indicator state forward: the streams' state after the symbol's
+//   last session is kept in system.daily_features_state (one row per symbol, a BLOB
+//   of doubles, committed before gold with the same consumed version), and only
+//   the new sessions are pushed.
+// - Anything else (a corrected bar, a split or dividend, which moves adj_close
+//   for every earlier session, rows rewritten by a compaction, a missing or
+//   mismatched state) recomputes the symbol from its first bar; only the rows
+//   whose values differ are written, so the rows before the first changed bar
+//   stay as they are.
+// A full pass is the same sequence of pushes as any split into runs, so the
+// incremental result equals a full rebuild bit for bit. A run with no new silver
+// version writes nothing.
 //
 // The indicators use the adjusted series: adj_close for prices, high and low
 // scaled by adj_close / close for ATR, volume as stored (split-adjusted).
@@ -33,7 +40,8 @@ struct FeaturesOptions {
 
 struct FeaturesResult {
   int64_t silver_version = -1;  // The version consumed.
-  int64_t symbols = 0;          // Symbols recomputed.
+  int64_t symbols = 0;          // Symbols computed.
+  int64_t symbols_resumed = 0;  // Of those, appends that carried their state forward.
   int64_t bars = 0;             // Sessions computed.
   int64_t rows_inserted = 0, rows_updated = 0;
   int64_t version = -1;         // gold.daily_features version written, -1 if none.

@@ -260,7 +260,8 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
   std::string source = query.sql;
   bool incremental = model.mode == "incremental" && !full_rebuild && consumed.size() == result.inputs.size();
   if (incremental) {
-    // The key values found in the rows each input gained since its consumed version.
+    // The key values of the rows each input gained, changed or lost since its
+    // consumed version.
     std::set<std::string> values;
     for (const auto& [input, version] : result.inputs) {
       if (consumed[input] >= version) continue;
@@ -270,17 +271,18 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
         incremental = false;  // This input has no such column: recompute everything.
         break;
       }
-      table::Table::ScanOptions fresh;
-      fresh.files = FilesAddedSince(*table, now, consumed[input]);
-      if (!fresh.files) {
-        incremental = false;  // That version's log is gone: recompute everything.
+      std::vector<std::string> columns;
+      for (const delta::StructField& field : now.schema.fields) columns.push_back(field.name);
+      ASSIGN_OR_RETURN(std::optional<std::string> changed, ChangedRowsSql(*table, now, consumed[input], columns));
+      auto rows = changed ? engine->connection().Query("SELECT DISTINCT " + SqlIdentifier(model.incremental_key) +
+                                                       "::VARCHAR FROM (" + *changed + ") WHERE " +
+                                                       SqlIdentifier(model.incremental_key) + " IS NOT NULL")
+                          : Result<std::unique_ptr<engine::QueryResult>>(Status::NotFound("no history"));
+      if (!rows.ok()) {
+        incremental = false;  // That version's log or removed files are gone: recompute everything.
         break;
       }
-      ASSIGN_OR_RETURN(std::string scan, table->ScanSql(now, fresh));
-      ASSIGN_OR_RETURN(auto rows, engine->connection().Query("SELECT DISTINCT " + SqlIdentifier(model.incremental_key) +
-                                                             "::VARCHAR FROM (" + scan + ") WHERE " +
-                                                             SqlIdentifier(model.incremental_key) + " IS NOT NULL"));
-      for (int64_t r = 0; r < rows->row_count(); ++r) values.insert(rows->GetString(0, r));
+      for (int64_t r = 0; r < (*rows)->row_count(); ++r) values.insert((*rows)->GetString(0, r));
     }
     if (incremental) {
       source = "SELECT * FROM (" + query.sql + ") AS m WHERE m." + SqlIdentifier(model.incremental_key) + "::VARCHAR IN (" +
@@ -328,6 +330,40 @@ std::optional<std::vector<size_t>> FilesAddedSince(const table::Table& table, co
     if (!seen.count(now.files[i].path)) added.push_back(i);
   }
   return added;
+}
+
+Result<std::optional<std::string>> ChangedRowsSql(table::Table& table, const delta::Snapshot& now, int64_t since,
+                                                  const std::vector<std::string>& columns) {
+  std::vector<std::string> quoted;
+  for (const std::string& column : columns) quoted.push_back(SqlIdentifier(column));
+  const std::string select = "SELECT " + Join(quoted, ", ") + " FROM ";
+  if (since < 0) {
+    ASSIGN_OR_RETURN(std::string scan, table.ScanSql(now));
+    return std::optional<std::string>(select + "(" + scan + ")");
+  }
+  auto before = table.Load(since);
+  if (!before.ok()) return std::optional<std::string>();
+  for (const std::string& column : columns) {
+    if (before->schema.Find(column) == nullptr) return std::optional<std::string>();
+  }
+  std::set<std::string> live_then, live_now;
+  for (const delta::AddFile& file : before->files) live_then.insert(file.path);
+  for (const delta::AddFile& file : now.files) live_now.insert(file.path);
+  table::Table::ScanOptions added, removed;
+  added.files.emplace();
+  removed.files.emplace();
+  for (size_t i = 0; i < now.files.size(); ++i) {
+    if (!live_then.count(now.files[i].path)) added.files->push_back(i);
+  }
+  for (size_t i = 0; i < before->files.size(); ++i) {
+    if (!live_now.count(before->files[i].path)) removed.files->push_back(i);
+  }
+  ASSIGN_OR_RETURN(std::string added_scan, table.ScanSql(now, added));
+  if (removed.files->empty()) return std::optional<std::string>(select + "(" + added_scan + ")");
+  ASSIGN_OR_RETURN(std::string removed_scan, table.ScanSql(*before, removed));
+  const std::string a = "(" + select + "(" + added_scan + "))";
+  const std::string r = "(" + select + "(" + removed_scan + "))";
+  return std::optional<std::string>("(" + a + " EXCEPT ALL " + r + ") UNION ALL (" + r + " EXCEPT ALL " + a + ")");
 }
 
 }  // namespace finlake::pipeline

@@ -97,6 +97,17 @@ struct ChangedRowsResult {
 [[nodiscard]] std::optional<std::vector<size_t>> FilesAddedSince(const table::Table& table, const delta::Snapshot& now,
                                                                  int64_t since);
 
+// A SELECT of the rows of `table` that changed between version `since` and
+// `now`, over `columns`: the rows of the files added since that no removed file
+// held identically (new or changed rows), and the rows of the removed files that
+// no added file holds (rows deleted or changed, as they were). A file rewritten
+// around one changed row (a MERGE, a compaction) thus yields that row only.
+// Every row of `now` when `since` < 0; nullopt when `since` can no longer be
+// loaded or lacks one of `columns`. The SELECT reads the removed files, so it
+// fails if VACUUM has deleted them; callers then recompute everything.
+[[nodiscard]] Result<std::optional<std::string>> ChangedRowsSql(table::Table& table, const delta::Snapshot& now,
+                                                                int64_t since, const std::vector<std::string>& columns);
+
 // Auto-compaction after a model writes (silver and gold must not grow a small
 // file per session): when `table` holds at least `small_files_min` files smaller
 // than a quarter of `target_file_bytes`, they are bin-packed (OPTIMIZE,

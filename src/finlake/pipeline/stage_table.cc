@@ -69,6 +69,9 @@ void StageTable::Double(double value) {
 void StageTable::Int64(int64_t value) { Check(duckdb_append_int64(appender_, value)); }
 void StageTable::Date(int32_t days) { Check(duckdb_append_date(appender_, duckdb_date{days})); }
 void StageTable::Bool(bool value) { Check(duckdb_append_bool(appender_, value)); }
+void StageTable::Blob(std::string_view bytes) {
+  Check(duckdb_append_blob(appender_, bytes.data(), static_cast<idx_t>(bytes.size())));
+}
 void StageTable::Null() { Check(duckdb_append_null(appender_)); }
 
 Status StageTable::EndRow() {

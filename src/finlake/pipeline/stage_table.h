@@ -54,6 +54,7 @@ class StageTable {
   void Int64(int64_t value);
   void Date(int32_t days_since_epoch);
   void Bool(bool value);
+  void Blob(std::string_view bytes);
   void Null();
   [[nodiscard]] Status EndRow();
   // One row from a JSON object, by column name and type (a missing key is null).
