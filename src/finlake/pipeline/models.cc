@@ -363,7 +363,7 @@ Result<std::optional<std::string>> ChangedRowsSql(table::Table& table, const del
   ASSIGN_OR_RETURN(std::string removed_scan, table.ScanSql(*before, removed));
   const std::string a = "(" + select + "(" + added_scan + "))";
   const std::string r = "(" + select + "(" + removed_scan + "))";
-  return std::optional<std::string>("(" + a + " EXCEPT ALL " + r + ") UNION ALL (" + r + " EXCEPT ALL " + a + ")");
+  return std::optional<std::string>("(" + a + " EXCEPT " + r + ") UNION ALL (" + r + " EXCEPT " + a + ")");
 }
 
 }  // namespace finlake::pipeline

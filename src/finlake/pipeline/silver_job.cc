@@ -126,6 +126,57 @@ void ApplyPendingSplits(const std::vector<CorporateAction>& splits, std::optiona
   ApplyPendingSplits(splits, bar->session_date, as_of, prices, 4, &bar->volume);
 }
 
+// A symbol's corporate actions for this run: the stored ones and the fresh ones,
+// all on the latest split's scale.
+struct SymbolActions {
+  std::vector<CorporateAction> all_splits;  // By ex-date.
+  std::vector<CorporateAction> new_splits;  // Those not stored yet, by ex-date.
+  // The newest fetch of each (ex_date, kind) wins.
+  std::map<std::pair<Day, std::string>, CorporateAction> actions;
+  std::vector<const CorporateAction*> changed;  // Of `actions`: new, or not as stored.
+};
+
+SymbolActions ResolveActions(const std::vector<CorporateAction>& old_actions,
+                             const std::vector<CorporateAction>& new_actions) {
+  SymbolActions out;
+  for (const CorporateAction& a : old_actions) {
+    if (a.kind == "split") out.all_splits.push_back(a);
+  }
+  for (const CorporateAction& a : new_actions) {
+    if (a.kind != "split") continue;
+    bool known = std::any_of(out.all_splits.begin(), out.all_splits.end(),
+                             [&](const CorporateAction& s) { return s.ex_date == a.ex_date; });
+    if (!known) {
+      out.all_splits.push_back(a);
+      out.new_splits.push_back(a);
+    }
+  }
+  auto by_ex_date = [](const CorporateAction& a, const CorporateAction& b) { return a.ex_date < b.ex_date; };
+  std::sort(out.new_splits.begin(), out.new_splits.end(), by_ex_date);
+  std::sort(out.all_splits.begin(), out.all_splits.end(), by_ex_date);
+  for (CorporateAction a : old_actions) {
+    double* amount[] = {&a.cash_amount};
+    if (a.kind == "dividend") ApplyPendingSplits(out.new_splits, a.ex_date, std::nullopt, amount, 1, nullptr);
+    out.actions[{a.ex_date, a.kind}] = a;
+  }
+  for (CorporateAction a : new_actions) {
+    double* amount[] = {&a.cash_amount};
+    if (a.kind == "dividend") ApplyPendingSplits(out.all_splits, a.ex_date, a.split_adjusted_as_of, amount, 1, nullptr);
+    out.actions[{a.ex_date, a.kind}] = a;
+  }
+  std::map<std::pair<Day, std::string>, const CorporateAction*> stored;
+  for (const CorporateAction& a : old_actions) stored[{a.ex_date, a.kind}] = &a;
+  for (const auto& [key, a] : out.actions) {
+    auto it = stored.find(key);
+    if (it != stored.end() && it->second->split_ratio == a.split_ratio && it->second->cash_amount == a.cash_amount &&
+        it->second->source == a.source) {
+      continue;
+    }
+    out.changed.push_back(&a);
+  }
+  return out;
+}
+
 class SourceRun {
  public:
   SourceRun(sql::Lake* lake, const SilverOptions& options, engine::Connection* connection)
@@ -136,7 +187,10 @@ class SourceRun {
  private:
   Status ReadBronze(const std::string& bronze_name, const delta::Snapshot& bronze_now, int64_t consumed,
                     table::Table& bronze);
-  Status LoadExisting(const std::set<std::string>& symbols);
+  Status LoadExistingActions(const std::set<std::string>& symbols);
+  // The stored bars of each symbol in `first_fresh`: all of them where the value
+  // is nullopt, else those from the last stored session before that day on.
+  Status LoadExistingBars(const std::map<std::string, std::optional<Day>>& first_fresh);
   bool IsSession(const std::string& exchange, Day day);
   bool ComputeIsSession(const std::string& exchange, Day day);
   int Rank(const std::string& source) const;
@@ -265,56 +319,71 @@ Status SourceRun::ReadBronze(const std::string& bronze_name, const delta::Snapsh
   return Status::Ok();
 }
 
-Status SourceRun::LoadExisting(const std::set<std::string>& symbols) {
-  if (symbols.empty()) return Status::Ok();
-  // The rows of `table` for these symbols.
-  auto query = [&](const char* table, const std::string& columns) -> Result<std::unique_ptr<engine::QueryResult>> {
-    ASSIGN_OR_RETURN(auto opened, lake_->OpenTable(table));
-    ASSIGN_OR_RETURN(delta::Snapshot snapshot, opened->Load());
-    ASSIGN_OR_RETURN(std::string scan, opened->ScanSql(snapshot));
-    return connection_->Query("SELECT " + columns + " FROM (" + scan + ") WHERE symbol IN (" + SqlQuoteList(symbols) +
-                              ")");
-  };
-  {
-    ASSIGN_OR_RETURN(auto rows, query(kBars, "symbol, session_date::VARCHAR, epoch_ms(ts), open, high, low, close, "
-                                             "adj_close, volume, currency, exchange, region, source, "
-                                             "epoch_ms(ingested_at)"));
-    for (int64_t r = 0; r < rows->row_count(); ++r) {
-      Candidate c;
-      c.existing = true;
-      DailyBar& bar = c.bar;
-      bar.symbol = rows->GetString(0, r);
-      ASSIGN_OR_RETURN(bar.session_date, ParseDay(rows->GetString(1, r)));
-      bar.ts_ms = rows->GetInt64(2, r);
-      duckdb_result* raw = rows->raw();
-      bar.open = duckdb_value_double(raw, 3, r);
-      bar.high = duckdb_value_double(raw, 4, r);
-      bar.low = duckdb_value_double(raw, 5, r);
-      bar.close = duckdb_value_double(raw, 6, r);
-      c.adj_close = rows->IsNull(7, r) ? NAN : duckdb_value_double(raw, 7, r);
-      bar.volume = rows->GetInt64(8, r);
-      bar.currency = rows->GetString(9, r);
-      bar.exchange = rows->GetString(10, r);
-      bar.region = rows->GetString(11, r);
-      bar.source = rows->GetString(12, r);
-      bar.fetched_at_ms = rows->GetInt64(13, r);
-      existing_[bar.symbol].push_back(std::move(c));
+Status SourceRun::LoadExistingBars(const std::map<std::string, std::optional<Day>>& first_fresh) {
+  if (first_fresh.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(auto plan, StageTable::Create(*connection_, {{"symbol", "VARCHAR"}, {"first_fresh", "DATE"}}));
+  for (const auto& [symbol, day] : first_fresh) {
+    plan->Varchar(symbol);
+    if (day) {
+      plan->Date(static_cast<int32_t>(day->time_since_epoch().count()));
+    } else {
+      plan->Null();
     }
+    RETURN_IF_ERROR(plan->EndRow());
   }
-  {
-    ASSIGN_OR_RETURN(auto rows, query(kActions, "symbol, ex_date::VARCHAR, kind, split_ratio, cash_amount, currency, "
-                                                "source"));
-    for (int64_t r = 0; r < rows->row_count(); ++r) {
-      CorporateAction a;
-      a.symbol = rows->GetString(0, r);
-      ASSIGN_OR_RETURN(a.ex_date, ParseDay(rows->GetString(1, r)));
-      a.kind = rows->GetString(2, r);
-      a.split_ratio = duckdb_value_double(rows->raw(), 3, r);
-      a.cash_amount = duckdb_value_double(rows->raw(), 4, r);
-      a.currency = rows->GetString(5, r);
-      a.source = rows->GetString(6, r);
-      existing_actions_[a.symbol].push_back(std::move(a));
-    }
+  ASSIGN_OR_RETURN(std::string planned, plan->Select());
+  ASSIGN_OR_RETURN(auto opened, lake_->OpenTable(kBars));
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, opened->Load());
+  ASSIGN_OR_RETURN(std::string scan, opened->ScanSql(snapshot));
+  ASSIGN_OR_RETURN(auto rows, connection_->Query(
+      "WITH stored AS MATERIALIZED (SELECT s.*, p.first_fresh FROM (" + scan + ") AS s JOIN (" + planned +
+      ") AS p USING (symbol)), starts AS (SELECT symbol, max(session_date) FILTER (WHERE session_date < first_fresh) "
+      "AS start FROM stored GROUP BY symbol) "
+      "SELECT symbol, session_date::VARCHAR, epoch_ms(ts), open, high, low, close, adj_close, volume, currency, "
+      "exchange, region, source, epoch_ms(ingested_at) FROM stored JOIN starts USING (symbol) "
+      "WHERE first_fresh IS NULL OR start IS NULL OR session_date >= start"));
+  for (int64_t r = 0; r < rows->row_count(); ++r) {
+    Candidate c;
+    c.existing = true;
+    DailyBar& bar = c.bar;
+    bar.symbol = rows->GetString(0, r);
+    ASSIGN_OR_RETURN(bar.session_date, ParseDay(rows->GetString(1, r)));
+    bar.ts_ms = rows->GetInt64(2, r);
+    duckdb_result* raw = rows->raw();
+    bar.open = duckdb_value_double(raw, 3, r);
+    bar.high = duckdb_value_double(raw, 4, r);
+    bar.low = duckdb_value_double(raw, 5, r);
+    bar.close = duckdb_value_double(raw, 6, r);
+    c.adj_close = rows->IsNull(7, r) ? NAN : duckdb_value_double(raw, 7, r);
+    bar.volume = rows->GetInt64(8, r);
+    bar.currency = rows->GetString(9, r);
+    bar.exchange = rows->GetString(10, r);
+    bar.region = rows->GetString(11, r);
+    bar.source = rows->GetString(12, r);
+    bar.fetched_at_ms = rows->GetInt64(13, r);
+    existing_[bar.symbol].push_back(std::move(c));
+  }
+  return Status::Ok();
+}
+
+Status SourceRun::LoadExistingActions(const std::set<std::string>& symbols) {
+  if (symbols.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(auto opened, lake_->OpenTable(kActions));
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, opened->Load());
+  ASSIGN_OR_RETURN(std::string scan, opened->ScanSql(snapshot));
+  ASSIGN_OR_RETURN(auto rows, connection_->Query("SELECT symbol, ex_date::VARCHAR, kind, split_ratio, cash_amount, "
+                                                 "currency, source FROM (" + scan + ") WHERE symbol IN (" +
+                                                 SqlQuoteList(symbols) + ")"));
+  for (int64_t r = 0; r < rows->row_count(); ++r) {
+    CorporateAction a;
+    a.symbol = rows->GetString(0, r);
+    ASSIGN_OR_RETURN(a.ex_date, ParseDay(rows->GetString(1, r)));
+    a.kind = rows->GetString(2, r);
+    a.split_ratio = duckdb_value_double(rows->raw(), 3, r);
+    a.cash_amount = duckdb_value_double(rows->raw(), 4, r);
+    a.currency = rows->GetString(5, r);
+    a.source = rows->GetString(6, r);
+    existing_actions_[a.symbol].push_back(std::move(a));
   }
   return Status::Ok();
 }
@@ -455,17 +524,46 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
   if (consumed >= bronze_now.version) return result_;
   RETURN_IF_ERROR(ReadBronze(bronze_name, bronze_now, consumed, *bronze));
 
-  // Symbols this run touches: their whole history is recomputed in memory.
+  // Symbols this run touches.
   std::set<std::string> symbols;
   for (const Candidate& c : fresh_) symbols.insert(c.bar.symbol);
   for (const CorporateAction& a : fresh_actions_) symbols.insert(a.symbol);
   symbols.insert(minute_symbols_.begin(), minute_symbols_.end());
-  RETURN_IF_ERROR(LoadExisting(symbols));
+  RETURN_IF_ERROR(LoadExistingActions(symbols));
 
   std::map<std::string, std::vector<Candidate>> fresh_by_symbol;
   for (Candidate& c : fresh_) fresh_by_symbol[c.bar.symbol].push_back(std::move(c));
   std::map<std::string, std::vector<CorporateAction>> fresh_actions_by_symbol;
   for (CorporateAction& a : fresh_actions_) fresh_actions_by_symbol[a.symbol].push_back(std::move(a));
+  std::map<std::string, SymbolActions> resolved;
+  for (const std::string& symbol : symbols) {
+    resolved[symbol] = ResolveActions(existing_actions_[symbol], fresh_actions_by_symbol[symbol]);
+  }
+
+  // The stored bars each symbol needs. A new split (which rescales every stored
+  // row), a new or changed action, or an action on or after the first fresh
+  // session (whose reference close a fresh bar may be) can move adj_close for the
+  // whole history: those symbols load all their rows. The others only append or
+  // re-fetch recent sessions: the stored rows from the last session before the
+  // first fresh one (the jump check's previous close) are enough, and every
+  // earlier row keeps its values. A symbol with no fresh bar and no changed
+  // action loads nothing.
+  std::map<std::string, std::optional<Day>> load;
+  for (const std::string& symbol : symbols) {
+    const SymbolActions& a = resolved[symbol];
+    const std::vector<Candidate>& fresh = fresh_by_symbol[symbol];
+    std::optional<Day> first_fresh;
+    for (const Candidate& c : fresh) {
+      if (!first_fresh || c.bar.session_date < *first_fresh) first_fresh = c.bar.session_date;
+    }
+    bool action_in_range = first_fresh && !a.actions.empty() && a.actions.rbegin()->first.first >= *first_fresh;
+    if (!a.new_splits.empty() || !a.changed.empty() || action_in_range) {
+      load[symbol] = std::nullopt;
+    } else if (first_fresh) {
+      load[symbol] = first_fresh;
+    }
+  }
+  RETURN_IF_ERROR(LoadExistingBars(load));
 
   ASSIGN_OR_RETURN(auto bars_stage, StageTable::Create(*connection_, kBarsColumns));
   ASSIGN_OR_RETURN(auto actions_stage, StageTable::Create(*connection_, kActionsColumns));
@@ -476,47 +574,18 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
 
   for (const std::string& symbol : symbols) {
     std::vector<Candidate>& old_rows = existing_[symbol];
-    std::vector<CorporateAction>& old_actions = existing_actions_[symbol];
-    std::vector<CorporateAction>& new_actions = fresh_actions_by_symbol[symbol];
-    // Splits: the known ones, plus those this run found (by ex-date).
-    std::vector<CorporateAction> known_splits, all_splits;
-    for (const CorporateAction& a : old_actions) {
-      if (a.kind == "split") known_splits.push_back(a);
-    }
-    all_splits = known_splits;
-    std::vector<CorporateAction> new_splits;
-    for (const CorporateAction& a : new_actions) {
-      if (a.kind != "split") continue;
-      bool known = std::any_of(all_splits.begin(), all_splits.end(),
-                               [&](const CorporateAction& s) { return s.ex_date == a.ex_date; });
-      if (!known) {
-        all_splits.push_back(a);
-        new_splits.push_back(a);
-      }
-    }
-    // Every price on the latest split's scale.
-    auto by_ex_date = [](const CorporateAction& a, const CorporateAction& b) { return a.ex_date < b.ex_date; };
-    std::sort(new_splits.begin(), new_splits.end(), by_ex_date);
-    std::sort(all_splits.begin(), all_splits.end(), by_ex_date);
+    const SymbolActions& resolved_actions = resolved[symbol];
+    const std::vector<CorporateAction>& all_splits = resolved_actions.all_splits;
+    const std::vector<CorporateAction>& new_splits = resolved_actions.new_splits;
+    const auto& actions = resolved_actions.actions;
     all_splits_[symbol] = all_splits;
     new_splits_[symbol] = new_splits;
+    // Every price on the latest split's scale.
     std::vector<Candidate> rows = old_rows;
     for (Candidate& c : rows) ApplyPendingSplits(new_splits, std::nullopt, &c.bar);
     for (Candidate c : fresh_by_symbol[symbol]) {
       ApplyPendingSplits(all_splits, c.bar.split_adjusted_as_of, &c.bar);
       rows.push_back(std::move(c));
-    }
-    // Actions on the same scale; the newest fetch of an (ex_date, kind) wins.
-    std::map<std::pair<Day, std::string>, CorporateAction> actions;
-    for (CorporateAction a : old_actions) {
-      double* amount[] = {&a.cash_amount};
-      if (a.kind == "dividend") ApplyPendingSplits(new_splits, a.ex_date, std::nullopt, amount, 1, nullptr);
-      actions[{a.ex_date, a.kind}] = a;
-    }
-    for (CorporateAction a : new_actions) {
-      double* amount[] = {&a.cash_amount};
-      if (a.kind == "dividend") ApplyPendingSplits(all_splits, a.ex_date, a.split_adjusted_as_of, amount, 1, nullptr);
-      actions[{a.ex_date, a.kind}] = a;
     }
     // One row per session: precedence, then the latest fetch; new beats stored on a tie.
     for (Candidate& c : rows) c.rank = Rank(c.bar.source);
@@ -584,17 +653,11 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
       RETURN_IF_ERROR(AppendBar(bar_rows, winners[i]));
     }
     // Actions that are new or changed.
-    std::map<std::pair<Day, std::string>, const CorporateAction*> stored_actions;
-    for (const CorporateAction& a : old_actions) stored_actions[{a.ex_date, a.kind}] = &a;
-    for (const auto& [key, a] : actions) {
-      auto it = stored_actions.find(key);
-      if (it != stored_actions.end() && it->second->split_ratio == a.split_ratio &&
-          it->second->cash_amount == a.cash_amount && it->second->source == a.source) {
-        continue;
-      }
-      RETURN_IF_ERROR(action_rows.AddJson({{"symbol", a.symbol}, {"ex_date", DayText(a.ex_date)}, {"kind", a.kind},
-                       {"split_ratio", a.split_ratio}, {"cash_amount", a.cash_amount}, {"currency", a.currency},
-                       {"source", a.source}}));
+    for (const CorporateAction* a : resolved_actions.changed) {
+      RETURN_IF_ERROR(action_rows.AddJson({{"symbol", a->symbol}, {"ex_date", DayText(a->ex_date)},
+                                           {"kind", a->kind}, {"split_ratio", a->split_ratio},
+                                           {"cash_amount", a->cash_amount}, {"currency", a->currency},
+                                           {"source", a->source}}));
     }
   }
   for (const auto& [symbol, info] : fresh_symbols_) {
