@@ -70,16 +70,39 @@ class CorrectionServer:
         self.server.server_close()
 
 
-def corrected_chart(lake, symbol: str) -> dict:
-    """The newest generator payload of `symbol` with its last close moved up 1%
-    (and its high with it): a vendor's correction of a recent session."""
-    payload = sql_df(lake, f"SELECT payload FROM bronze.generator_raw WHERE symbol = '{symbol}' "
-                           "ORDER BY fetched_at DESC LIMIT 1")["payload"][0]
+def generator_payload(lake, symbol: str, age: int = 0) -> str:
+    """The newest generator payload of `symbol` (age 0), or the one before (1)..."""
+    return sql_df(lake, f"SELECT payload FROM bronze.generator_raw WHERE symbol = '{symbol}' "
+                        f"ORDER BY fetched_at DESC LIMIT 1 OFFSET {age}")["payload"][0]
+
+
+def corrected_chart(lake, symbol: str, index: int = -1, age: int = 0) -> dict:
+    """The generator payload of `symbol` of that age with the close of bar `index`
+    moved up 1% (and its high with it): a vendor's correction of that session
+    (the last one by default). An older payload comes without its splits and
+    dividends, which silver already has."""
+    payload = generator_payload(lake, symbol, age)
     body = json.loads(payload)
     quote = body["chart"]["result"][0]["indicators"]["quote"][0]
-    quote["close"][-1] *= 1.01
-    quote["high"][-1] = max(quote["high"][-1], quote["close"][-1])
+    quote["close"][index] *= 1.01
+    quote["high"][index] = max(quote["high"][index], quote["close"][index])
+    if age > 0:
+        body["chart"]["result"][0].pop("events", None)
     return body
+
+
+def session_before_a_dividend(lake) -> tuple[str, int]:
+    """(symbol, bar index) of the session just before a dividend's ex-date in the
+    generator payloads before the newest ones: a dividend silver already has."""
+    symbols = sql_df(lake, "SELECT DISTINCT symbol FROM bronze.generator_raw ORDER BY symbol")["symbol"]
+    for symbol in symbols:
+        result = json.loads(generator_payload(lake, symbol, age=1))["chart"]["result"][0]
+        stamps = result["timestamp"]
+        for dividend in result.get("events", {}).get("dividends", {}).values():
+            after = [i for i, t in enumerate(stamps) if t >= dividend["date"]]
+            if after and after[0] >= 2:
+                return symbol, after[0] - 1 - len(stamps)
+    raise AssertionError("the generator paid no dividend in the payloads before the newest")
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +119,21 @@ def lakes(tmp_path_factory):
         run_finlake(a, "ingest", "generate", "--count", SYMBOLS, "--start", previous, "--end", step, "--as-of", step,
                     check=True)
         if step == STEPS[2]:
-            # A vendor corrects one session: the yahoo source outranks the generator.
+            # A vendor corrects the last session: the yahoo source outranks the generator.
             with CorrectionServer(corrected_chart(a, "SYN0003")) as server:
                 run_finlake(a, "ingest", "yahoo", "--symbols", "SYN0003", "--base-url", server.url, "--start",
                             previous, "--end", step, check=True)
         outputs.append(run_finlake(a, "models", "run", check=True).stdout)
+        if step == STEPS[-1]:
+            # Last, in a run of its own, a vendor corrects an older session: the one
+            # before a stored dividend's ex-date, whose close is that dividend's
+            # reference, so adj_close moves for every earlier session. The
+            # payload has no events: only the reference close changes.
+            symbol, index = session_before_a_dividend(a)
+            with CorrectionServer(corrected_chart(a, symbol, index, age=1)) as server:
+                run_finlake(a, "ingest", "yahoo", "--symbols", symbol, "--base-url", server.url, "--start",
+                            STEPS[-3], "--end", STEPS[-2], check=True)
+            outputs.append(run_finlake(a, "models", "run", check=True).stdout)
         previous = step
     run_finlake(b, "init", check=True)
     for source in ("generator", "yahoo"):
