@@ -95,6 +95,21 @@ def test_ema_rsi_macd_per_symbol_agree_with_talib(lake: Path) -> None:
             compare(f"{row['symbol']} macd.{field}", ours, reference, scale=close)
 
 
+def test_aggregate_forms_agree_with_talib(lake: Path) -> None:
+    query = (
+        "SELECT symbol, ta_ema_agg(close, session_date, 20) AS ema, ta_bbands_agg(close, session_date, 20) AS bb"
+        f" FROM {TABLE} GROUP BY symbol ORDER BY symbol"
+    )
+    rows = json.loads(run_finlake(lake, "sql", "--format", "json", query, check=True).stdout)
+    assert [row["symbol"] for row in rows] == list(SYMBOLS)
+    for seed, row in enumerate(rows, start=1):
+        close = closes(seed)
+        compare(f"{row['symbol']} ema_agg", as_array(row["ema"]), talib.EMA(close, timeperiod=20))
+        upper, middle, lower = talib.BBANDS(close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0)
+        for field, reference in (("upper", upper), ("middle", middle), ("lower", lower)):
+            compare(f"{row['symbol']} bbands_agg.{field}", as_array([e[field] for e in row["bb"]]), reference)
+
+
 def test_unnest_gives_one_row_per_bar_with_its_date(lake: Path) -> None:
     query = (
         "SELECT symbol, unnest(dates)::VARCHAR AS session_date, unnest(rsi) AS rsi_14"

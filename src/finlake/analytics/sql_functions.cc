@@ -12,6 +12,7 @@
 
 #include "finlake/analytics/indicators.h"
 #include "finlake/core/limits.h"
+#include "finlake/core/strings.h"
 
 namespace finlake::analytics {
 namespace {
@@ -321,6 +322,43 @@ Status Register(duckdb_connection connection, const IndicatorSpec& spec) {
   return status;
 }
 
+// The aggregate form of one spec: a macro <sql_name>_agg(series..., order_key,
+// parameters...) with an overload per parameter count, that hands the list
+// function the series collected by DuckDB's own list() in order_key order, e.g.
+//   ta_ema_agg(x, t, period) -> ta_ema(list(x ORDER BY t), period)
+// Several series go through one list of structs, so that rows with equal keys
+// keep their series aligned (DuckDB computes the repeated aggregate once). A
+// macro, not a C API aggregate: DuckDB 1.4.4 hands a C API aggregate's update a
+// one-element state vector under ORDER BY and in constant-frame windows
+// (duckdb/duckdb#21537); a macro can use neither (DuckDB refuses "ORDER BY" on a
+// macro call and a macro in OVER with a binder error).
+std::string AggregateMacroSql(const IndicatorSpec& spec) {
+  static const char* const kSeriesNames[kSeriesMax] = {"s1", "s2", "s3"};
+  std::vector<std::string> series(kSeriesNames, kSeriesNames + spec.series_count);
+  std::string collected;
+  std::vector<std::string> lists;
+  if (spec.series_count == 1) {
+    lists.push_back("list(s1 ORDER BY order_key)");
+  } else {
+    std::vector<std::string> fields;
+    for (const std::string& name : series) fields.push_back(name + " := " + name);
+    collected = "list(struct_pack(" + Join(fields, ", ") + ") ORDER BY order_key)";
+    for (const std::string& name : series) lists.push_back("[e." + name + " FOR e IN " + collected + "]");
+  }
+  std::vector<std::string> overloads;
+  for (size_t count = spec.required_parameters; count <= spec.parameters.size(); ++count) {
+    std::vector<std::string> arguments = series;
+    arguments.push_back("order_key");
+    std::vector<std::string> call = lists;
+    for (size_t p = 0; p < count; ++p) {
+      arguments.push_back(spec.parameters[p].name);
+      call.push_back(spec.parameters[p].name);
+    }
+    overloads.push_back("(" + Join(arguments, ", ") + ") AS " + spec.sql_name + "(" + Join(call, ", ") + ")");
+  }
+  return "CREATE MACRO " + std::string(spec.sql_name) + "_agg" + Join(overloads, ", ");
+}
+
 }  // namespace
 
 Status RegisterIndicatorFunctions(duckdb_connection connection) {
@@ -329,6 +367,14 @@ Status RegisterIndicatorFunctions(duckdb_connection connection) {
     assert(spec.parameters.size() <= kParametersMax && spec.required_parameters <= spec.parameters.size());
     assert(!spec.output_names.empty() && spec.output_names.size() <= kOutputsMax);
     RETURN_IF_ERROR(Register(connection, spec));
+  }
+  for (const IndicatorSpec& spec : Specs()) {
+    duckdb_result result;
+    const std::string sql = AggregateMacroSql(spec);
+    const bool failed = duckdb_query(connection, sql.c_str(), &result) == DuckDBError;
+    const std::string error = failed ? duckdb_result_error(&result) : "";
+    duckdb_destroy_result(&result);
+    if (failed) return Status::Internal("cannot create " + std::string(spec.sql_name) + "_agg: " + error);
   }
   return Status::Ok();
 }

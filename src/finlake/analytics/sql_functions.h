@@ -5,14 +5,19 @@
 //   SELECT symbol, ta_ema(list(close ORDER BY session_date), 20) AS ema_20
 //   FROM silver.bars_1d GROUP BY symbol
 //
-// The functions are scalar functions over lists, not aggregates. DuckDB 1.4.4's C
-// API hands an aggregate's update callback a one-element constant state vector
-// whenever the call carries ORDER BY (its sorted-aggregate wrapper) or runs as a
-// window over a constant frame, while promising one state per row; reading the
-// other rows' states reads past that buffer (duckdb/duckdb#21537, open). An
-// indicator aggregate would be unsafe exactly in its main use, `ta_ema(close
-// ORDER BY ts, 20)`, so the ordering is left to DuckDB's own list() aggregate,
-// which sorts and merges partial states in parallel correctly.
+// Each also has an aggregate form, <name>_agg(columns..., order_key, parameters...),
+// a SQL macro over DuckDB's list(... ORDER BY order_key):
+//
+//   SELECT symbol, ta_ema_agg(close, session_date, 20) AS ema_20
+//   FROM silver.bars_1d GROUP BY symbol
+//
+// Not a C API aggregate: DuckDB 1.4.4's C API hands an aggregate's update
+// callback a one-element constant state vector whenever the call carries ORDER
+// BY (its sorted-aggregate wrapper) or runs as a window over a constant frame,
+// while promising one state per row; reading the other rows' states reads past
+// that buffer (duckdb/duckdb#21537, open). DuckDB's own list() sorts and merges
+// partial states in parallel correctly, and a macro can take neither ORDER BY nor
+// OVER (both are binder errors), so the order key is an argument.
 //
 // Conventions (README.md beside this header lists every function):
 // - A NULL list element is a gap (NaN to the kernel). Every NaN the kernel writes

@@ -216,6 +216,40 @@ TEST_F(SqlFunctionsTest, GroupByOverManyGroupsMatchesTheKernelPerGroup) {
   EXPECT_EQ(mismatched_groups, 0);
 }
 
+TEST_F(SqlFunctionsTest, AggregateFormsOrderByTheirKeyArgument) {
+  // Rows in hash order; ta_*_agg(x, t, ...) equals the list form over list(x ORDER BY t).
+  ASSERT_TRUE(connection_->Execute("CREATE TABLE rows AS SELECT i % 3 AS g, i AS t, 100 + (i * 37 % 101) / 10.0 AS c, "
+                                   "101 + (i * 37 % 101) / 10.0 AS h, 99 + (i * 37 % 101) / 10.0 AS l, "
+                                   "(1000 + i * 13 % 97)::DOUBLE AS v FROM range(300) r(i) ORDER BY hash(i)")
+                  .ok());
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"ta_ema_agg(c, t, 5)", "ta_ema(list(c ORDER BY t), 5)"},
+      {"ta_sma_agg(c, t, 4)", "ta_sma(list(c ORDER BY t), 4)"},
+      {"ta_returns_agg(c, t)", "ta_returns(list(c ORDER BY t))"},
+      {"ta_volatility_agg(c, t, 10, 365.0)", "ta_volatility(list(c ORDER BY t), 10, 365.0)"},
+      {"ta_macd_agg(c, t)", "ta_macd(list(c ORDER BY t))"},
+      {"ta_macd_agg(c, t, 3, 6, 4)", "ta_macd(list(c ORDER BY t), 3, 6, 4)"},
+      {"ta_bbands_agg(c, t, 10)", "ta_bbands(list(c ORDER BY t), 10)"},
+      {"ta_atr_agg(h, l, c, t, 14)", "ta_atr(list(h ORDER BY t), list(l ORDER BY t), list(c ORDER BY t), 14)"},
+      {"ta_obv_agg(c, v, t)", "ta_obv(list(c ORDER BY t), list(v ORDER BY t))"},
+      {"ta_volume_z_agg(v, t, 20)", "ta_volume_z(list(v ORDER BY t), 20)"},
+  };
+  for (const auto& [aggregate, list_form] : pairs) {
+    EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT g, " + aggregate + " AS a, " + list_form +
+                   " AS b FROM rows GROUP BY g) WHERE a IS NOT DISTINCT FROM b AND len(a) = 100"),
+              "3")
+        << aggregate;
+  }
+  // Rows with equal keys keep their series aligned: one list of structs feeds all three.
+  EXPECT_EQ(Cell("SELECT ta_atr_agg(h, l, c, 0, 1)[2] FROM (VALUES (12.0, 8.0, 10.0), (30.0, 28.0, 29.0)) v(h, l, c)"),
+            Cell("SELECT ta_atr([12.0, 30.0], [8.0, 28.0], [10.0, 29.0], 1)[2]"));
+  // A macro cannot be a window function, nor take ORDER BY: a clear binder error.
+  const std::string window_error = Error("SELECT ta_ema_agg(c, t, 5) OVER (PARTITION BY g) FROM rows");
+  EXPECT_NE(window_error.find("ta_ema is not an aggregate function"), std::string::npos) << window_error;
+  EXPECT_NE(Error("SELECT ta_ema_agg(c, t, 5 ORDER BY t) FROM rows").find("only applicable to aggregate"),
+            std::string::npos);
+}
+
 TEST_F(SqlFunctionsTest, UnnestGivesOneRowPerBar) {
   ASSERT_TRUE(connection_->Execute("CREATE TABLE prices AS SELECT * FROM (VALUES ('A', 3, 4.0), ('A', 1, 2.0), "
                                    "('A', 2, 3.0), ('B', 1, 10.0), ('B', 2, 20.0)) v(symbol, t, close)")
