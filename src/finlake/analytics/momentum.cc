@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "finlake/analytics/bar_formulas.h"
 #include "finlake/analytics/indicators.h"
 #include "finlake/analytics/linear_recurrence.h"
 #include "finlake/analytics/series_runs.h"
@@ -13,14 +14,8 @@ namespace {
 using internal::FillNaN;
 using internal::LinearRecurrence4;
 using internal::NonFiniteBit;
-
-// TA-Lib writes 0 when gain + loss is within 1e-8 of zero; an absolute threshold
-// would also zero the RSI of an instrument priced in units of 1e-9, so only an
-// exactly flat window gives 0 here.
-double RsiValue(double gain, double loss) {
-  const double total = gain + loss;
-  return total != 0.0 ? 100.0 * (gain / total) : 0.0;
-}
+using internal::RsiValue;
+using internal::TrueRange;
 
 bool RsiKernel(std::span<const double> in, size_t period, std::span<double> out) {
   const size_t n = in.size();
@@ -80,13 +75,6 @@ bool RsiKernel(std::span<const double> in, size_t period, std::span<double> out)
     o[i] = RsiValue(gain, loss);
   }
   return nonfinite != 0;
-}
-
-double TrueRange(double high, double low, double previous_close) {
-  double greatest = high - low;
-  greatest = std::max(greatest, std::fabs(previous_close - high));
-  greatest = std::max(greatest, std::fabs(previous_close - low));
-  return greatest;
 }
 
 struct BarInputs {
