@@ -210,6 +210,8 @@ class AlphaVantageReplay(YahooReplay):
                     name = {"GLOBAL_QUOTE": "globalquote.json", "TIME_SERIES_INTRADAY": "intraday.json"}.get(
                         query.get("function"), "daily.json")
                     self.send(200, (fixtures / "crazzyghost-alphavantage-java" / name).read_bytes())
+                elif symbol == "MSFT" and query.get("function") == "TIME_SERIES_INTRADAY":
+                    self.send(200, (fixtures / "RomelTorres-alpha_vantage" / "mock_time_series.json").read_bytes())
                 elif symbol == "MSFT" and query.get("function") == "GLOBAL_QUOTE":
                     self.send(200, (fixtures / "RomelTorres-alpha_vantage" / "global_quote.json").read_bytes())
                 elif symbol == "NOPE" and query.get("function") == "GLOBAL_QUOTE":

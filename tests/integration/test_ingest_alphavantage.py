@@ -111,3 +111,17 @@ def test_intraday_series(new_lake, replay):
     assert "1 symbols ok" in proc.stdout, proc.stdout
     key = json.loads(bronze(new_lake)[0]["request_key"])
     assert key["function"] == "TIME_SERIES_INTRADAY" and key["interval"] == "5min"
+
+
+def test_one_minute_bars_are_fetched_as_traded_and_reach_silver(new_lake, replay):
+    ingest(new_lake, replay, "MSFT", "--function", "TIME_SERIES_INTRADAY", "--interval", "1min", check=True)
+    assert "adjusted=false&extended_hours=false" in replay.requests[-1], replay.requests
+    key = json.loads(bronze(new_lake)[0]["request_key"])
+    assert key["adjusted"] is False and key["extended_hours"] is False
+    out = run_finlake(new_lake, "models", "run", "silver.bars_1d", check=True).stdout
+    assert "0 rows quarantined" in out, out
+    rows = json.loads(run_finlake(new_lake, "sql", "--format", "json",
+                                  "SELECT count(*) AS n, min(ts)::VARCHAR AS first, max(source) AS source "
+                                  "FROM silver.bars_1m WHERE symbol = 'MSFT'", check=True).stdout)
+    # The 2017 capture labels minute ends: 13:17 EST is the minute from 13:16 (18:16Z).
+    assert rows == [{"n": 100, "first": "2017-12-18 18:16:00+00", "source": "alphavantage"}]

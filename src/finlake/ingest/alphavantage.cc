@@ -42,6 +42,12 @@ std::string AlphaVantageRequest::Key() const {
   if (function != "GLOBAL_QUOTE") key["outputsize"] = outputsize;
   if (!interval.empty()) key["interval"] = interval;
   if (!month.empty()) key["month"] = month;
+  // Intraday bars are fetched as traded and in regular hours: silver puts them
+  // on its own split scale, as the daily ones.
+  if (function == "TIME_SERIES_INTRADAY") {
+    key["adjusted"] = false;
+    key["extended_hours"] = false;
+  }
   return key.dump();
 }
 
@@ -161,6 +167,7 @@ FetchResult AlphaVantageConnector::Fetch(const AlphaVantageRequest& request, con
   if (request.function != "GLOBAL_QUOTE") url += "&outputsize=" + request.outputsize;
   if (!request.interval.empty()) url += "&interval=" + request.interval;
   if (!request.month.empty()) url += "&month=" + request.month;
+  if (request.function == "TIME_SERIES_INTRADAY") url += "&adjusted=false&extended_hours=false";
   url += "&apikey=" + PercentEncodePath(options_.api_key);
   std::string where = "alphavantage " + request.symbol + " " + request.Key();
   for (int burst_try = 0;; ++burst_try) {

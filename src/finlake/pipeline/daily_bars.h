@@ -104,6 +104,14 @@ struct PayloadContext {
 [[nodiscard]] Result<ParsedPayload> ParseAlphaVantageDaily(const std::string& payload, const std::string& function,
                                                          const std::string& datatype, const PayloadContext& context);
 
+// An Alpha Vantage TIME_SERIES_INTRADAY answer with interval 1min, requested as
+// traded (adjusted=false), JSON or CSV: minute bars stamped at their start in
+// UTC, session_date the local date, complete once their minute is over. Labels
+// are local times that mark a minute's start, or its end in old captures (see
+// LabelsMinuteEnds in the .cc).
+[[nodiscard]] Result<ParsedPayload> ParseAlphaVantageMinutes(const std::string& payload, const std::string& datatype,
+                                                           const PayloadContext& context);
+
 // Pence-quoted currencies: GBp -> (GBP, 100), ZAc -> (ZAR, 100), ILA -> (ILS, 100);
 // anything else -> (itself, 1).
 std::pair<std::string, double> MajorCurrency(const std::string& currency);

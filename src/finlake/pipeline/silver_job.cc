@@ -54,7 +54,7 @@ const Columns kQuarantineColumns = {{"source_table", "VARCHAR"}, {"rule", "VARCH
 
 int64_t NowMs(const SilverOptions& options) { return options.now_ms > 0 ? options.now_ms : SystemClock().NowMillis(); }
 
-// Which payloads are daily bars, and how to read them.
+// Which payloads are daily or minute bars, and how to read them.
 Result<std::optional<ParsedPayload>> ParsePayload(const std::string& request_key, const std::string& payload,
                                                   const PayloadContext& context) {
   json key = json::parse(request_key, nullptr, false);
@@ -72,6 +72,13 @@ Result<std::optional<ParsedPayload>> ParsePayload(const std::string& request_key
   if (api == "alphavantage" && (function == "TIME_SERIES_DAILY" || function == "TIME_SERIES_DAILY_ADJUSTED")) {
     ASSIGN_OR_RETURN(ParsedPayload parsed,
                      ParseAlphaVantageDaily(payload, function, key.value("datatype", "json"), context));
+    return std::optional<ParsedPayload>(std::move(parsed));
+  }
+  // Minutes as traded only: the API's default (adjusted=true) also adjusts for
+  // dividends, a scale silver.bars_1m does not use.
+  if (api == "alphavantage" && function == "TIME_SERIES_INTRADAY" && key.value("interval", "") == "1min" &&
+      key.value("adjusted", true) == false) {
+    ASSIGN_OR_RETURN(ParsedPayload parsed, ParseAlphaVantageMinutes(payload, key.value("datatype", "json"), context));
     return std::optional<ParsedPayload>(std::move(parsed));
   }
   return std::optional<ParsedPayload>();

@@ -59,7 +59,7 @@ struct SilverSourceResult {
   std::string bronze_table;
   int64_t bronze_version = -1;    // The version consumed.
   int64_t payloads = 0;           // Rows of new bronze files read.
-  int64_t payloads_skipped = 0;   // Not daily bars (quotes, intraday) or not HTTP 200.
+  int64_t payloads_skipped = 0;   // Not daily or 1-minute bars (quotes, 5-minute bars, ...) or not HTTP 200.
   int64_t payloads_unreadable = 0;  // Quarantined whole ("payload_parses").
   int64_t bars = 0;               // Daily bars parsed.
   int64_t minute_bars = 0;        // 1-minute bars parsed.

@@ -264,6 +264,64 @@ TEST_F(SilverJobTest, MinuteBarsLandInBars1mTheLiveMinuteWaitsAndALaterSplitResc
                                                    {"2020-01-08 14:31:00+00", "210.5", "100"}}));
 }
 
+TEST_F(SilverJobTest, AlphaVantageMinutesAsTradedLandInBars1mAtTheirStart) {
+  auto key = [](const std::string& datatype, bool adjusted) {
+    json k = {{"api", "alphavantage"}, {"function", "TIME_SERIES_INTRADAY"}, {"symbol", "IBM"}, {"interval", "1min"},
+              {"datatype", datatype}, {"outputsize", "compact"}, {"extended_hours", false}};
+    if (!adjusted) k["adjusted"] = false;
+    return k.dump();
+  };
+  // Today's labels are minute starts (09:30 .. 15:59, EST = UTC-5 in January).
+  std::string body = R"json({"Meta Data": {"1. Information": "Intraday (1min) open, high, low, close prices and volume",
+      "2. Symbol": "IBM", "3. Last Refreshed": "2020-01-02 09:32:00", "4. Interval": "1min",
+      "5. Output Size": "Compact", "6. Time Zone": "US/Eastern"},
+    "Time Series (1min)": {
+      "2020-01-02 09:32:00": {"1. open": "10.0", "2. high": "10.5", "3. low": "9.5", "4. close": "10.2", "5. volume": "30"},
+      "2020-01-02 09:31:00": {"1. open": "10.0", "2. high": "10.5", "3. low": "9.5", "4. close": "10.1", "5. volume": "20"},
+      "2020-01-02 09:30:00": {"1. open": "10.0", "2. high": "10.5", "3. low": "9.5", "4. close": "10.0", "5. volume": "10"},
+      "2020-01-02 09:29:00": {"1. open": "x", "2. high": "10.5", "3. low": "9.5", "4. close": "10.0", "5. volume": "10"}}})json";
+  // Fetched 09:32:30: the 09:32 minute is live. The malformed row is quarantined.
+  Land("alphavantage", "IBM", body, kJan2Open + 150, key("json", false));
+  // The API's default, dividend-adjusted minutes are not silver's scale: skipped.
+  Land("alphavantage", "IBM", body, kJan2Open + 160, key("json", true));
+  SilverResult result = Run(kJan2Open + 200);
+  EXPECT_EQ(result.sources[0].minute_bars, 3);
+  EXPECT_EQ(result.sources[0].held_back, 1);
+  EXPECT_EQ(result.sources[0].quarantined, 1);
+  EXPECT_EQ(result.sources[0].payloads_skipped, 1);
+  EXPECT_EQ(Rows("silver.bars_1m", "ts::VARCHAR, session_date::VARCHAR, close, volume, source"),
+            (std::vector<std::vector<std::string>>{{"2020-01-02 14:30:00+00", "2020-01-02", "10.0", "10", "alphavantage"},
+                                                   {"2020-01-02 14:31:00+00", "2020-01-02", "10.1", "20", "alphavantage"}}));
+  EXPECT_EQ(Rows("silver.quarantine", "rule"), (std::vector<std::vector<std::string>>{{"prices_not_null"}}));
+  // A CSV whose labels are minute ends (16:00 present, 09:30 absent): 16:00 is the
+  // 15:59 minute.
+  Land("alphavantage", "IBM",
+       "timestamp,open,high,low,close,volume\r\n2020-01-03 16:00:00,11,11.5,10.5,11.25,5\r\n"
+       "2020-01-03 15:59:00,11,11.5,10.5,11,5\r\n",
+       kJan2Open + kDay + 8 * 3600, key("csv", false));
+  Run(kJan2Open + kDay + 8 * 3600 + 60);
+  EXPECT_EQ(Rows("silver.bars_1m", "ts::VARCHAR, close", "WHERE session_date = DATE '2020-01-03' ORDER BY ts"),
+            (std::vector<std::vector<std::string>>{{"2020-01-03 20:58:00+00", "11.0"}, {"2020-01-03 20:59:00+00", "11.25"}}));
+}
+
+TEST_F(SilverJobTest, RealAlphaVantageIntradayFixtureOfTheOldApiLabelsMinuteEnds) {
+  SKIP_WITHOUT_SHARED();
+  std::ifstream in(testing::SharedDir() + "/fixtures/alphavantage/RomelTorres-alpha_vantage/mock_time_series.json");
+  ASSERT_TRUE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  Land("alphavantage", "MSFT", text.str(), 1513630000,  // 2017-12-18 20:46Z, after the close.
+       json{{"api", "alphavantage"}, {"function", "TIME_SERIES_INTRADAY"}, {"symbol", "MSFT"}, {"interval", "1min"},
+            {"datatype", "json"}, {"adjusted", false}}.dump());
+  SilverResult result = Run(1513630000 + 60);
+  EXPECT_EQ(result.sources[0].minute_bars, 100);
+  EXPECT_EQ(result.sources[0].quarantined, 0);
+  // "Intraday (1min) prices and volumes" (2017): 13:17 .. 14:56 EST labels end
+  // their minute, so the first bar starts 13:16 EST = 18:16Z.
+  EXPECT_EQ(Rows("silver.bars_1m", "count(*), min(ts)::VARCHAR, max(ts)::VARCHAR", ""),
+            (std::vector<std::vector<std::string>>{{"100", "2017-12-18 18:16:00+00", "2017-12-18 19:55:00+00"}}));
+}
+
 TEST_F(SilverJobTest, RealYahooFixturesBecomeSessionsWithYahoosAdjustedClose) {
   SKIP_WITHOUT_SHARED();
   std::string path = testing::SharedDir() +
