@@ -198,7 +198,8 @@ Result<std::optional<std::map<std::string, int32_t>>> FirstChangedSessions(table
   using Changes = std::optional<std::map<std::string, int32_t>>;
   ASSIGN_OR_RETURN(std::optional<std::string> changed_rows,
                    ChangedRowsSql(silver, now, since,
-                                  {"symbol", "session_date", "close", "adj_close", "high", "low", "volume"}));
+                                  {"symbol", "session_date", "close", "adj_close", "high", "low", "volume"},
+                                  /*exact=*/true));
   if (!changed_rows) return Changes();
   auto changed = connection.Query("SELECT symbol, (min(session_date) - DATE '1970-01-01')::INTEGER FROM (" +
                                   *changed_rows + ") GROUP BY symbol");
