@@ -10,7 +10,10 @@ Drives two programs that exist on their own (see their headers):
   of the whole set, and cache-blocked: per-thread buffers of one symbol), plus the
   whole-set variant on 2 threads handing out symbols dynamically, and writes the
   series it used;
-- bench/peer_indicators.py times TA-Lib (PyPI TA-Lib, numpy) on the same arrays and
+- bench/peer_indicators.py times TA-Lib (PyPI TA-Lib, numpy) on the same arrays,
+  through its Python wrapper (numpy outputs allocated per call) and through its C
+  functions by ctypes into outputs allocated once (the kernel alone: W7's
+  like-for-like peer, compared with finlake's kernel into reused outputs), and
   measures finlake's largest relative error against TA-Lib after the warm-up
   (finlake's outputs from build/bench/finlake_indicators).
 
@@ -125,7 +128,8 @@ def run_indicators(finlake, work, size, repeats):
         peer_runs.append(peer["results"])
         first = peer["results"]["SMA(20)"]
         log(f"  run {i + 1}/{repeats}: SMA(20) finlake+alloc {first['finlake']['single_alloc_mbars_s']:.0f}, TA-Lib "
-            f"{first['talib_single_mbars_s']:.0f} M bars/s; many symbols 2T/1T "
+            f"{first['talib_single_mbars_s']:.0f}; finlake kernel {first['finlake']['single_mbars_s']:.0f}, TA-Lib C "
+            f"{first['talib_c_single_mbars_s']:.0f} M bars/s; many symbols 2T/1T "
             f"{first['finlake']['multi_nt_mbars_s'] / first['finlake']['multi_1t_mbars_s']:.2f}x")
 
     indicators = {}
@@ -134,12 +138,22 @@ def run_indicators(finlake, work, size, repeats):
                 for key in ours_runs[0]["indicators"][name]}
         talib_single = median([p[name]["talib_single_mbars_s"] for p in peer_runs])
         talib_multi = median([p[name]["talib_multi_mbars_s"] for p in peer_runs])
+        talib_c_single = median([p[name]["talib_c_single_mbars_s"] for p in peer_runs])
+        talib_c_multi = median([p[name]["talib_c_multi_mbars_s"] for p in peer_runs])
         err_single = peer_runs[0][name].get("max_relative_error_single")
         err_multi = peer_runs[0][name].get("max_relative_error_multi")
         indicators[name] = {
             "finlake": ours,
             "talib_single_mbars_s": talib_single,
             "talib_multi_mbars_s": talib_multi,
+            "talib_c_single_mbars_s": talib_c_single,
+            "talib_c_multi_mbars_s": talib_c_multi,
+            # W7's ratio: both kernels alone into outputs allocated once.
+            "ratio_single_vs_talib_c": ours["single_mbars_s"] / talib_c_single,
+            "ratio_multi_1t_vs_talib_c": ours["multi_1t_mbars_s"] / talib_c_multi,
+            # W7's many-symbol goal read against TA-Lib: finlake on N threads over
+            # TA-Lib C's per-symbol loop (one thread, as TA-Lib has no threads).
+            "ratio_multi_nt_vs_talib_c": ours["multi_nt_mbars_s"] / talib_c_multi,
             "ratio_single_alloc": ours["single_alloc_mbars_s"] / talib_single,
             "ratio_single_kernel": ours["single_mbars_s"] / talib_single,
             "ratio_multi_1t": ours["multi_1t_mbars_s"] / talib_multi,
@@ -152,7 +166,9 @@ def run_indicators(finlake, work, size, repeats):
             "max_relative_error_single": err_single,
             "max_relative_error_multi": err_multi,
             "runs": [{"finlake": r["indicators"][name], "talib_single_mbars_s": p[name]["talib_single_mbars_s"],
-                      "talib_multi_mbars_s": p[name]["talib_multi_mbars_s"]}
+                      "talib_multi_mbars_s": p[name]["talib_multi_mbars_s"],
+                      "talib_c_single_mbars_s": p[name]["talib_c_single_mbars_s"],
+                      "talib_c_multi_mbars_s": p[name]["talib_c_multi_mbars_s"]}
                      for r, p in zip(ours_runs, peer_runs)],
         }
     return {"shape": shape, "repeats": repeats, "goal_ratio_1t": GOAL_1T, "goal_scaling_2t": GOAL_SCALING,
@@ -171,7 +187,10 @@ def table_rows(results):
         f = x["finlake"]
         err = max(v for v in (x["max_relative_error_single"], x["max_relative_error_multi"]) if v is not None) \
             if x["max_relative_error_single"] is not None else None
-        rows.append((f"{name}, {sh['bars']:,} bars, 1 thread", f"{f['single_alloc_mbars_s']:.0f}M bars/s",
+        rows.append((f"{name}, {sh['bars']:,} bars, 1 thread, kernel only", f"{f['single_mbars_s']:.0f}M bars/s",
+                     f"{x['talib_c_single_mbars_s']:.0f}M bars/s", f"{x['ratio_single_vs_talib_c']:.2f}x",
+                     "TA-Lib C (ctypes), both into outputs allocated once: W7's ratio"))
+        rows.append((f"  same, outputs allocated per call", f"{f['single_alloc_mbars_s']:.0f}M bars/s",
                      f"{x['talib_single_mbars_s']:.0f}M bars/s", f"{x['ratio_single_alloc']:.2f}x",
                      f"TA-Lib (numpy output); finlake kernel only {f['single_mbars_s']:.0f}M "
                      f"({x['ratio_single_kernel']:.2f}x)" + (f"; max rel err {err:.1e}" if err is not None else "")))
@@ -180,7 +199,9 @@ def table_rows(results):
         rows.append((f"  {sh['symbols']:,} x {sh['symbol_bars']:,} bars, {sh['threads']} threads",
                      f"{f['multi_nt_mbars_s']:.0f}M bars/s", f"{f['multi_1t_mbars_s']:.0f}M bars/s",
                      f"{x['scaling_multi']:.2f}x",
-                     f"finlake 1 thread (scaling); TA-Lib per symbol {x['talib_multi_mbars_s']:.0f}M" + blocked))
+                     f"finlake 1 thread (scaling); TA-Lib per symbol {x['talib_multi_mbars_s']:.0f}M, TA-Lib C "
+                     f"{x['talib_c_multi_mbars_s']:.0f}M (1T {x['ratio_multi_1t_vs_talib_c']:.2f}x, "
+                     f"{sh['threads']}T {x['ratio_multi_nt_vs_talib_c']:.2f}x)" + blocked))
         if x.get("scaling_dynamic"):
             rows.append(("    same, symbols handed out dynamically", f"{f['dynamic_nt_mbars_s']:.0f}M bars/s",
                          f"{f['multi_1t_mbars_s']:.0f}M bars/s", f"{x['scaling_dynamic']:.2f}x",
