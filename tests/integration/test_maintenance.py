@@ -56,6 +56,13 @@ def test_restore_brings_back_an_old_version(new_lake, tmp_path):
     assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.ids", tmp_path / "ts"),
                      finlake_read(new_lake, "SELECT * FROM bronze.ids AT (VERSION => 2)", tmp_path / "v2"),
                      "restored by timestamp")
+    # Delta's own spellings read the same versions.
+    assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.ids VERSION AS OF 2", tmp_path / "spark_v2"),
+                     finlake_read(new_lake, "SELECT * FROM bronze.ids AT (VERSION => 2)", tmp_path / "duck_v2"),
+                     "VERSION AS OF")
+    assert_same_rows(finlake_read(new_lake, f"SELECT * FROM bronze.ids TIMESTAMP AS OF '{at}' i", tmp_path / "spark_ts"),
+                     finlake_read(new_lake, "SELECT * FROM bronze.ids AT (VERSION => 2)", tmp_path / "duck_v2b"),
+                     "TIMESTAMP AS OF")
     proc = run_finlake(new_lake, "restore", "bronze.ids", "--timestamp", "2001-01-01", check=False)
     assert "no version at or before" in proc.stderr and "earliest commit" in proc.stderr, proc.stderr
     assert "not a timestamp" in run_finlake(new_lake, "restore", "bronze.ids", "--timestamp", "soon",
@@ -89,6 +96,8 @@ def test_vacuum_keeps_what_versions_need_and_what_writers_stage(new_lake, tmp_pa
     assert finlake_read(new_lake, "SELECT * FROM bronze.v", tmp_path / "now").num_rows == 10
     old = run_finlake(new_lake, "sql", "SELECT * FROM bronze.v AT (VERSION => 1)", check=False)
     assert old.returncode == 1 and "part-" in old.stderr  # The vacuumed version names its missing file.
+    old = run_finlake(new_lake, "sql", "SELECT * FROM bronze.v VERSION AS OF 1", check=False)
+    assert old.returncode == 1 and "part-" in old.stderr
     assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.v", tmp_path / "again"),
                      deltalake.DeltaTable(str(table_dir)).to_pyarrow_table(), "delta-rs after VACUUM")
     assert_same_rows(finlake_read(new_lake, "SELECT * FROM bronze.v", tmp_path / "duck"),

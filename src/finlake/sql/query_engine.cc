@@ -5,6 +5,7 @@
 #include <climits>
 
 #include "finlake/core/strings.h"
+#include "finlake/sql/time_travel.h"
 
 namespace finlake::sql {
 
@@ -101,7 +102,8 @@ Result<std::vector<PreparedQuery>> QueryEngine::Prepare(const std::string& sql) 
   return prepared;
 }
 
-Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& statement) {
+Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
+  ASSIGN_OR_RETURN(std::string statement, RewriteTimeTravel(typed));
   bool explain = false, analyze = false;
   std::string inner = StripExplain(statement, &explain, &analyze);
   ASSIGN_OR_RETURN(json tree, Serialize(inner));

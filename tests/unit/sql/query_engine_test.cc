@@ -47,6 +47,11 @@ class QueryEngineTest : public ::testing::Test {
 TEST_F(QueryEngineTest, ResolvesTablesJoinsAndVersions) {
   EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices"), "2");
   EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices AT (VERSION => 1)"), "1");
+  EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices VERSION AS OF 1"), "1");
+  // Two versions of one table side by side: the rows added since version 1.
+  EXPECT_EQ(Cell("SELECT string_agg(now.symbol, ',') FROM silver.prices VERSION AS OF 2 now ANTI JOIN "
+                 "silver.prices VERSION AS OF 1 AS was USING (symbol)"),
+            "B");
   EXPECT_EQ(Cell("SELECT sum(a.close + b.close) FROM silver.prices a JOIN silver.prices AS b AT (VERSION => 1) USING (symbol)"),
             "2.0");
   EXPECT_EQ(Cell("WITH prices AS (SELECT 42 AS close) SELECT close FROM prices"), "42") << "a CTE shadows nothing";
