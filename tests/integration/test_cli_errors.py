@@ -105,6 +105,12 @@ def test_only_select_runs(lake, tmp_path, statement):
     assert log_versions(table_dir(lake)) == before
 
 
+def test_a_refused_statement_names_the_command_to_use(lake):
+    assert_error(sql(lake, "DELETE FROM bronze.trades WHERE px > 1"), "finlake delete TABLE --where")
+    assert_error(sql(lake, "INSERT INTO bronze.trades VALUES (9, 'X', 1.0)"), "finlake import TABLE FILE")
+    assert_error(sql(lake, "SET threads = 1"), "cannot change the engine's settings")
+
+
 @pytest.mark.parametrize(
     "query, needle",
     [

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <optional>
 
 #include "finlake/core/strings.h"
 #include "finlake/sql/time_travel.h"
@@ -38,54 +39,58 @@ std::string Text(const json& node, const char* key) {
   return it != node.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-}  // namespace
-
-std::vector<std::string> SplitStatements(const std::string& sql) {
-  std::vector<std::string> statements;
-  std::string current;
-  size_t i = 0;
-  auto flush = [&]() {
-    if (current.find_first_not_of(" \t\r\n") != std::string::npos) statements.push_back(current);
-    current.clear();
-  };
-  while (i < sql.size()) {
-    char c = sql[i];
-    if (c == '\'' || c == '"') {
-      // A quoted literal or identifier; a doubled quote stays inside it.
-      size_t end = i + 1;
-      while (end < sql.size()) {
-        if (sql[end] == c) {
-          if (end + 1 < sql.size() && sql[end + 1] == c) {
-            end += 2;
-            continue;
-          }
-          break;
-        }
-        ++end;
-      }
-      current.append(sql, i, end + 1 - i);
-      i = end + 1;
-    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-      size_t end = sql.find('\n', i);
-      if (end == std::string::npos) end = sql.size();
-      current.append(sql, i, end - i);
-      i = end;
-    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
-      size_t end = sql.find("*/", i + 2);
-      end = end == std::string::npos ? sql.size() : end + 2;
-      current.append(sql, i, end - i);
-      i = end;
-    } else if (c == ';') {
-      flush();
-      ++i;
-    } else {
-      current.push_back(c);
-      ++i;
+// Why a statement that is not a query does not run, and what to use instead;
+// nullopt for a word that starts no statement DuckDB knows (a typo: the parser
+// then reports the syntax error).
+std::optional<std::string> Refusal(const std::string& keyword) {
+  const std::string upper = [&] {
+    std::string out = keyword;
+    std::transform(out.begin(), out.end(), out.begin(), ::toupper);
+    return out;
+  }();
+  const std::string head = upper + " does not run in `finlake sql`, which runs only SELECT and EXPLAIN: ";
+  if (keyword == "insert") {
+    return head + "append a file's rows with `finlake import TABLE FILE`, or upsert them with `finlake merge TABLE "
+                  "FILE --keys COLUMNS`";
+  }
+  if (keyword == "update" || keyword == "merge") {
+    return head + "change rows with `finlake merge TABLE FILE --keys COLUMNS` (matched rows replaced, the rest "
+                  "inserted)";
+  }
+  if (keyword == "delete" || keyword == "truncate") return head + "use `finlake delete TABLE --where PREDICATE`";
+  if (keyword == "create") return head + "use `finlake create-table` or `finlake create-namespace`";
+  if (keyword == "drop" || keyword == "alter") {
+    return head + "lake tables change only through finlake commands (`finlake --help`)";
+  }
+  if (keyword == "copy" || keyword == "export" || keyword == "import") {
+    return head + "load files with `finlake import TABLE FILE`; write a query's rows with `finlake sql --format "
+                  "csv|json QUERY > FILE`";
+  }
+  if (keyword == "describe" || keyword == "show" || keyword == "summarize") {
+    return head + "use `finlake tables` and `finlake describe TABLE`";
+  }
+  if (keyword == "vacuum") return head + "use `finlake vacuum TABLE`";
+  static const char* const kEngine[] = {"attach", "detach", "install", "load", "set", "reset", "pragma", "call",
+                                        "use", "checkpoint", "begin", "start", "commit", "rollback", "abort",
+                                        "prepare", "execute", "deallocate", "force", "update_extensions", "comment"};
+  for (const char* word : kEngine) {
+    if (keyword == word) {
+      return head + "lake queries cannot change the engine's settings, catalog, extensions or transactions";
     }
   }
-  flush();
-  return statements;
+  return std::nullopt;
 }
+
+// Statements that read: DuckDB's SELECT forms.
+bool IsQueryKeyword(const std::string& keyword) {
+  static const char* const kQueries[] = {"select", "values", "from", "table", "pivot", "unpivot"};
+  for (const char* word : kQueries) {
+    if (keyword == word) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<QueryEngine>> QueryEngine::Create(Lake* lake) {
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, lake->database().Connect());
@@ -106,6 +111,12 @@ Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
   ASSIGN_OR_RETURN(std::string statement, RewriteTimeTravel(typed));
   bool explain = false, analyze = false;
   std::string inner = StripExplain(statement, &explain, &analyze);
+  // Classified by keyword before DuckDB sees it: binding would fail first on the
+  // lake's table names, which are not DuckDB tables until rewritten.
+  const std::string keyword = LeadingKeyword(inner);
+  if (!IsQueryKeyword(keyword)) {
+    if (std::optional<std::string> refusal = Refusal(keyword)) return Status::InvalidArgument(*refusal);
+  }
   ASSIGN_OR_RETURN(json tree, Serialize(inner));
   PreparedQuery query;
   std::vector<std::string> ctes;

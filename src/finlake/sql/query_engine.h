@@ -16,6 +16,7 @@
 
 #include "finlake/engine/engine.h"
 #include "finlake/sql/lake.h"
+#include "finlake/sql/tokens.h"
 
 namespace finlake::sql {
 
@@ -30,9 +31,6 @@ struct PreparedQuery {
   std::vector<TableRead> reads;
   bool explain = false;
 };
-
-// Splits SQL text into statements at semicolons outside literals and comments.
-std::vector<std::string> SplitStatements(const std::string& sql);
 
 class QueryEngine {
  public:

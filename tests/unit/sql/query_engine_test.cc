@@ -72,6 +72,40 @@ TEST_F(QueryEngineTest, RefusesWhatIsNotALakeSelect) {
 TEST_F(QueryEngineTest, SplitsStatementsOutsideLiteralsAndComments) {
   EXPECT_EQ(SplitStatements("SELECT ';' AS a; -- x;y\nSELECT 2; /* ; */ SELECT \"a;b\""),
             (std::vector<std::string>{"SELECT ';' AS a", " -- x;y\nSELECT 2", " /* ; */ SELECT \"a;b\""}));
+  EXPECT_EQ(SplitStatements("SELECT $$a;b$$; SELECT E'\\';'; ;  -- only a comment"),
+            (std::vector<std::string>{"SELECT $$a;b$$", " SELECT E'\\';'"}));
+}
+
+TEST_F(QueryEngineTest, ClassifiesByTheLeadingKeywordAndNamesTheCommandToUse) {
+  EXPECT_EQ(LeadingKeyword("  /* c */ select 1"), "select");
+  EXPECT_EQ(LeadingKeyword("(SELECT 1) UNION (SELECT 2)"), "select");
+  EXPECT_EQ(LeadingKeyword("WITH a AS (DELETE FROM x), \"b\" AS MATERIALIZED (SELECT 1) INSERT INTO t SELECT 1"),
+            "insert");
+  EXPECT_EQ(LeadingKeyword("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT * FROM r"), "select");
+  EXPECT_EQ(LeadingKeyword("FROM silver.prices"), "from");
+  EXPECT_EQ(LeadingKeyword("'text'"), "");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"INSERT INTO silver.prices VALUES ('C', 3)", "finlake import TABLE FILE"},
+      {"update silver.prices SET close = 0", "finlake merge TABLE FILE --keys"},
+      {"DELETE FROM silver.prices", "finlake delete TABLE --where"},
+      {"CREATE TABLE x (a INT)", "finlake create-table"},
+      {"DROP TABLE silver.prices", "only through finlake commands"},
+      {"COPY (SELECT 1) TO '/tmp/x.csv'", "finlake sql --format"},
+      {"DESCRIBE silver.prices", "finlake describe TABLE"},
+      {"ATTACH '/tmp/x.db'", "cannot change the engine's settings"},
+      {"SET threads = 1", "cannot change the engine's settings"},
+      {"PRAGMA version", "cannot change the engine's settings"},
+      {"WITH x AS (SELECT 1) DELETE FROM silver.prices", "finlake delete"},
+      {"EXPLAIN DELETE FROM silver.prices", "finlake delete"},
+  };
+  for (const auto& [sql, needle] : cases) {
+    auto result = One(sql);
+    ASSERT_FALSE(result.ok()) << sql;
+    EXPECT_NE(result.status().message().find(needle), std::string::npos) << sql << ": " << result.status().message();
+    EXPECT_NE(result.status().message().find("runs only SELECT and EXPLAIN"), std::string::npos) << sql;
+  }
+  EXPECT_EQ(Cell("VALUES (7)"), "7");
+  EXPECT_EQ(Cell("FROM silver.prices SELECT count(*)"), "2");
 }
 
 }  // namespace
