@@ -8,13 +8,16 @@ import io
 import json
 import subprocess
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import assert_error, assert_same_rows, describe_run, finlake_read, row_hashes, run_finlake
+from conftest import (assert_error, assert_same_rows, describe_run, finlake_binary, finlake_read, row_hashes,
+                      run_finlake)
 
 TABLE = "bronze.trades"
 
@@ -279,3 +282,21 @@ def test_errors_go_to_stderr_only(lake):
     assert proc.returncode == 1, describe_run(proc)
     assert proc.stderr.startswith("finlake: error:"), describe_run(proc)
     assert proc.stdout == ""
+
+
+LONG_QUERY = "SELECT sum(hash(i)) FROM range(1000000000000) t(i)"  # Hours of work on 2 cores.
+
+
+def test_a_statement_past_its_timeout_is_stopped(lake):
+    started = time.monotonic()
+    assert_error(sql(lake, LONG_QUERY, "--timeout", "0.5"), "ran past its 500 ms timeout (--timeout)")
+    assert time.monotonic() - started < 60, "the timeout did not stop the statement"
+
+
+def test_ctrl_c_cancels_the_running_statement(lake):
+    proc = subprocess.Popen([str(finlake_binary()), "--lake", str(lake), "sql", LONG_QUERY], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)  # Past start-up (slower under the sanitizers), into the statement.
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "the query was cancelled (Ctrl-C)" in stderr, stderr

@@ -28,6 +28,7 @@
 #include "finlake/core/limits.h"
 #include "finlake/core/scratch_dir.h"
 #include "finlake/core/strings.h"
+#include "finlake/engine/query_watchdog.h"
 #include "finlake/sql/lake.h"
 #include "finlake/sql/query_engine.h"
 #include "finlake/cli/common.h"
@@ -165,12 +166,19 @@ std::string FormatSchema(const delta::Schema& schema, const std::vector<std::str
   return out;
 }
 
-int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats) {
+int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats,
+           int64_t timeout_ms) {
   auto engine = sql::QueryEngine::Create(&lake);
   if (!engine.ok()) return Fail(engine.status());
   auto prepared = (*engine)->Prepare(text);
   if (!prepared.ok()) return Fail(prepared.status());
   for (const sql::PreparedQuery& query : *prepared) {
+    // Each statement gets the whole timeout; Ctrl-C cancels the one running.
+    engine::QueryWatchdog watchdog((*engine)->connection(), timeout_ms, /*on_sigint=*/true);
+    auto stopped = [&](const Status& status) {
+      const std::string reason = watchdog.reason();
+      return Fail(reason.empty() ? status : Status::Internal(reason));
+    };
     if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
       std::string sql;
       std::optional<ScratchDir> scratch;
@@ -189,7 +197,7 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
         sql = "SELECT to_json(__row)::VARCHAR FROM (" + query.sql + ") AS __row";
       }
       auto result = (*engine)->connection().Query(sql);
-      if (!result.ok()) return Fail(result.status());
+      if (!result.ok()) return stopped(result.status());
       if (scratch) {
         std::ifstream in(target, std::ios::binary);
         std::cout << in.rdbuf();
@@ -207,12 +215,12 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
       std::string sql = query.sql;
       if (!query.explain) {
         auto columns = (*engine)->connection().Describe(query.sql);
-        if (!columns.ok()) return Fail(columns.status());
+        if (!columns.ok()) return stopped(columns.status());
         for (const auto& [name, type] : *columns) numeric.push_back(IsNumericTypeName(type));
         sql = AsTextSql(query.sql);
       }
       auto result = (*engine)->connection().Query(sql);
-      if (!result.ok()) return Fail(result.status());
+      if (!result.ok()) return stopped(result.status());
       std::ofstream file;
       std::ostream& out = output.empty() ? std::cout : (file.open(output), file);
       if (format == OutputFormat::kCsv) PrintCsv(**result, out);
@@ -227,7 +235,7 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
   return 0;
 }
 
-int Shell(sql::Lake& lake, OutputFormat format) {
+int Shell(sql::Lake& lake, OutputFormat format, int64_t timeout_ms) {
   std::cout << "finlake SQL shell on " << lake.dir() << ". End statements with ';'. Ctrl-D quits.\n";
   std::string buffer, line;
   while (true) {
@@ -235,7 +243,7 @@ int Shell(sql::Lake& lake, OutputFormat format) {
     if (!std::getline(std::cin, line)) break;
     buffer += line + "\n";
     if (line.find(';') == std::string::npos) continue;
-    RunSql(lake, buffer, format, "", false);
+    RunSql(lake, buffer, format, "", false, timeout_ms);
     buffer.clear();
   }
   std::cout << "\n";

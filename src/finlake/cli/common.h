@@ -33,7 +33,10 @@ std::vector<std::string> SplitList(const std::string& text);
 [[nodiscard]] Result<delta::Schema> ParseSchemaSpec(engine::Connection& connection, const std::string& spec);
 std::string FormatSchema(const delta::Schema& schema, const std::vector<std::string>& partitions);
 // Runs SQL and prints each statement's result; the exit status.
-int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats);
-int Shell(sql::Lake& lake, OutputFormat format);
+// Runs each statement of `text` under a QueryWatchdog: a statement running past
+// `timeout_ms` (0: no limit) or hit by Ctrl-C is interrupted and reported.
+int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats,
+           int64_t timeout_ms = 0);
+int Shell(sql::Lake& lake, OutputFormat format, int64_t timeout_ms = 0);
 
 }  // namespace finlake::cli

@@ -220,6 +220,9 @@ int Main(int argc, char** argv) {
   sql_cmd->add_option("--format", sql_format, "table, csv, json or parquet")->capture_default_str();
   sql_cmd->add_option("-o,--output", sql_output, "Write the result to this file");
   sql_cmd->add_flag("--stats", sql_stats, "Print per table the version read and files scanned (stderr)");
+  double sql_timeout_s = 0;
+  sql_cmd->add_option("--timeout", sql_timeout_s, "Stop a statement that runs longer than this many seconds (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
 
   auto* calendar_cmd = app.add_subcommand(
       "calendar", "An exchange's closures and early closes for a year, or its sessions between two dates");
@@ -618,8 +621,9 @@ int Main(int argc, char** argv) {
   if (sql_cmd->parsed()) {
     auto format = ParseOutputFormat(sql_format);
     if (!format.ok()) return Fail(format.status());
-    if (sql_text.empty()) return Shell(l, *format);
-    return RunSql(l, sql_text, *format, sql_output, sql_stats);
+    const auto timeout_ms = static_cast<int64_t>(sql_timeout_s * 1000);
+    if (sql_text.empty()) return Shell(l, *format, timeout_ms);
+    return RunSql(l, sql_text, *format, sql_output, sql_stats, timeout_ms);
   }
   return 0;
 }
