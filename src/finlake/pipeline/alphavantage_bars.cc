@@ -154,6 +154,25 @@ bool LabelsMinuteEnds(const Series& series) {
   return end_only && !start_only;
 }
 
+// A bar of either series with the vendor's values (prices as traded, USD); the
+// caller sets its session, time stamp and completeness.
+DailyBar VendorBar(const std::string& symbol, double open, double high, double low, double close,
+                   std::optional<double> volume, bool us, const PayloadContext& context) {
+  DailyBar bar;
+  bar.symbol = symbol;
+  bar.open = open;
+  bar.high = high;
+  bar.low = low;
+  bar.close = close;
+  bar.volume = volume ? static_cast<int64_t>(std::llround(*volume)) : 0;
+  bar.currency = "USD";
+  bar.exchange = us ? "XNYS" : "";
+  bar.region = context.region;
+  bar.source = context.source;
+  bar.fetched_at_ms = context.fetched_at_ms;
+  return bar;
+}
+
 }  // namespace
 
 Result<ParsedPayload> ParseAlphaVantageMinutes(const std::string& payload, const std::string& datatype,
@@ -178,20 +197,9 @@ Result<ParsedPayload> ParseAlphaVantageMinutes(const std::string& payload, const
       continue;
     }
     const date::local_seconds start = *label - label_shift;
-    DailyBar bar;
-    bar.symbol = series.symbol;
+    DailyBar bar = VendorBar(series.symbol, *open, *high, *low, *close, volume, us, context);
     bar.session_date = Day{date::floor<date::days>(start).time_since_epoch()};
     bar.ts_ms = zone->to_sys(start, date::choose::earliest).time_since_epoch().count() * 1000;
-    bar.open = *open;
-    bar.high = *high;
-    bar.low = *low;
-    bar.close = *close;
-    bar.volume = volume ? static_cast<int64_t>(std::llround(*volume)) : 0;
-    bar.currency = "USD";
-    bar.exchange = us ? "XNYS" : "";
-    bar.region = context.region;
-    bar.source = context.source;
-    bar.fetched_at_ms = context.fetched_at_ms;
     bar.complete = context.fetched_at_ms >= bar.ts_ms + 60000;  // Its minute is over.
     parsed.minute_bars.push_back(std::move(bar));
   }
@@ -223,8 +231,7 @@ Result<ParsedPayload> ParseAlphaVantageDaily(const std::string& payload, const s
       parsed.rejected.push_back({series.symbol, "prices_not_null", raw, "a price is missing or not a number"});
       continue;
     }
-    DailyBar bar;
-    bar.symbol = series.symbol;
+    DailyBar bar = VendorBar(series.symbol, *open, *high, *low, *close, volume, us, context);
     bar.session_date = *day;
     std::optional<calendar::Session> session = us ? nyse->SessionOn(*day) : std::nullopt;
     if (session) {
@@ -233,16 +240,6 @@ Result<ParsedPayload> ParseAlphaVantageDaily(const std::string& payload, const s
       date::local_seconds midnight{std::chrono::duration_cast<std::chrono::seconds>(day->time_since_epoch())};
       bar.ts_ms = zone->to_sys(midnight + std::chrono::days{1}, date::choose::earliest).time_since_epoch().count() * 1000;
     }
-    bar.open = *open;
-    bar.high = *high;
-    bar.low = *low;
-    bar.close = *close;
-    bar.volume = volume ? static_cast<int64_t>(std::llround(*volume)) : 0;
-    bar.currency = "USD";
-    bar.exchange = us ? "XNYS" : "";
-    bar.region = context.region;
-    bar.source = context.source;
-    bar.fetched_at_ms = context.fetched_at_ms;
     bar.complete = context.fetched_at_ms >= bar.ts_ms;
     parsed.bars.push_back(bar);
     if (auto dividend = ParseNumber(fields["dividend_amount"]); dividend && *dividend > 0) {
