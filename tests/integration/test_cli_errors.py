@@ -300,3 +300,11 @@ def test_ctrl_c_cancels_the_running_statement(lake):
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "the query was cancelled (Ctrl-C)" in stderr, stderr
+
+
+def test_the_table_format_fetches_a_bounded_number_of_rows(lake):
+    proc = sql(lake, "SELECT i, repeat('x', 100) AS pad FROM range(30000000) t(i)", check=True)
+    lines = proc.stdout.splitlines()
+    assert lines[-1].startswith("(more than 10000 rows; the first 10000 shown: use --format csv"), lines[-1]
+    assert len(lines) == 2 + 10000 + 1  # Header, rule, rows, the note.
+    assert sql(lake, "SELECT * FROM range(3)", check=True).stdout.splitlines()[-1] == "(3 rows)"

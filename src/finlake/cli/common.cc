@@ -218,6 +218,9 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
         if (!columns.ok()) return stopped(columns.status());
         for (const auto& [name, type] : *columns) numeric.push_back(IsNumericTypeName(type));
         sql = AsTextSql(query.sql);
+        // The table format shows a bounded number of rows: fetch no more (the
+        // text of a 100M-row result would not fit in memory).
+        if (format == OutputFormat::kTable) sql += " LIMIT " + std::to_string(limits::kTableFormatRowsMax + 1);
       }
       auto result = (*engine)->connection().Query(sql);
       if (!result.ok()) return stopped(result.status());

@@ -82,10 +82,13 @@ void PrintTable(engine::QueryResult& result, const std::vector<bool>& numeric, s
     }
     out << '\n';
   }
+  // The caller fetches at most max_rows + 1 rows: one more means "more".
   int64_t total = result.row_count();
-  out << "(" << total << (total == 1 ? " row" : " rows");
-  if (total > rows) out << ", " << rows << " shown; use --format csv for all";
-  out << ")\n";
+  if (total > rows) {
+    out << "(more than " << rows << " rows; the first " << rows << " shown: use --format csv, json or parquet for all)\n";
+  } else {
+    out << "(" << total << (total == 1 ? " row" : " rows") << ")\n";
+  }
 }
 
 void PrintCsv(engine::QueryResult& result, std::ostream& out) {

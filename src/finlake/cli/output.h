@@ -19,9 +19,10 @@ enum class OutputFormat { kTable, kCsv, kJson, kParquet };
 std::string AsTextSql(const std::string& query_sql);
 bool IsNumericTypeName(const std::string& duckdb_type);
 
-// Prints a result as an aligned table of at most `max_rows` rows (saying how many
-// were left out), numbers right-aligned where `numeric[column]` says so, or as
-// RFC 4180 CSV with a header line.
+// Prints a result as an aligned table of at most `max_rows` rows, numbers
+// right-aligned where `numeric[column]` says so; a result of more rows (the
+// caller fetches max_rows + 1 at most) ends with "(more than N rows; ...)". Or
+// as RFC 4180 CSV with a header line.
 void PrintTable(engine::QueryResult& result, const std::vector<bool>& numeric, std::ostream& out, int64_t max_rows);
 void PrintCsv(engine::QueryResult& result, std::ostream& out);
 
