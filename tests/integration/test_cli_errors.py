@@ -308,3 +308,10 @@ def test_the_table_format_fetches_a_bounded_number_of_rows(lake):
     assert lines[-1].startswith("(more than 10000 rows; the first 10000 shown: use --format csv"), lines[-1]
     assert len(lines) == 2 + 10000 + 1  # Header, rule, rows, the note.
     assert sql(lake, "SELECT * FROM range(3)", check=True).stdout.splitlines()[-1] == "(3 rows)"
+
+
+def test_memory_limit_applies_and_a_bad_size_is_named(lake):
+    assert_error(sql(lake, "SELECT 1", "--memory-limit", "lots"), "--memory-limit 'lots' is not a size")
+    heavy = "SELECT count(*) FROM (SELECT i % 1000000 AS k, list(i) FROM range(20000000) t(i) GROUP BY k)"
+    assert_error(sql(lake, heavy, "--memory-limit", "30MB"), "Out of Memory", "--memory-limit SIZE")
+    assert sql(lake, "SELECT 1 AS one", "--memory-limit", "1GB", check=True).stdout.splitlines()[-1] == "(1 row)"

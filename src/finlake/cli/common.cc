@@ -177,7 +177,13 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
     engine::QueryWatchdog watchdog((*engine)->connection(), timeout_ms, /*on_sigint=*/true);
     auto stopped = [&](const Status& status) {
       const std::string reason = watchdog.reason();
-      return Fail(reason.empty() ? status : Status::Internal(reason));
+      if (!reason.empty()) return Fail(Status::Internal(reason));
+      // DuckDB's advice names SET statements, which `finlake sql` does not run.
+      if (status.message().find("Out of Memory Error") != std::string::npos) {
+        return Fail(Status::Internal(status.message().substr(0, status.message().find("\n")) +
+                                     " (the engine's memory limit: `finlake sql --memory-limit SIZE`)"));
+      }
+      return Fail(status);
     };
     if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
       std::string sql;

@@ -221,6 +221,9 @@ int Main(int argc, char** argv) {
   sql_cmd->add_option("-o,--output", sql_output, "Write the result to this file");
   sql_cmd->add_flag("--stats", sql_stats, "Print per table the version read and files scanned (stderr)");
   double sql_timeout_s = 0;
+  std::string sql_memory_limit;
+  sql_cmd->add_option("--memory-limit", sql_memory_limit,
+                      "Most memory the query engine may use, e.g. 4GB (default: 80% of RAM; spills past it where it can)");
   sql_cmd->add_option("--timeout", sql_timeout_s, "Stop a statement that runs longer than this many seconds (0: no limit)")
       ->check(CLI::NonNegativeNumber);
 
@@ -622,6 +625,15 @@ int Main(int argc, char** argv) {
     auto format = ParseOutputFormat(sql_format);
     if (!format.ok()) return Fail(format.status());
     const auto timeout_ms = static_cast<int64_t>(sql_timeout_s * 1000);
+    if (!sql_memory_limit.empty()) {
+      auto connection = l.database().Connect();
+      if (!connection.ok()) return Fail(connection.status());
+      Status set = (*connection)->Execute("SET memory_limit = " + SqlQuote(sql_memory_limit));
+      if (!set.ok()) {
+        return Fail(Status::InvalidArgument("--memory-limit '" + sql_memory_limit +
+                                            "' is not a size such as 512MB or 4GB (" + set.message() + ")"));
+      }
+    }
     if (sql_text.empty()) return Shell(l, *format, timeout_ms);
     return RunSql(l, sql_text, *format, sql_output, sql_stats, timeout_ms);
   }
