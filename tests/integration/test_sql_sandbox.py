@@ -1,0 +1,99 @@
+"""The escape corpus (issue 6): SQL that tries to leave the lake through `finlake
+sql` — files by path, table functions that read or list files, writes, catalogs,
+extensions, settings, keywords hidden in comments, several statements in one
+text. Every probe must be refused with an error, write nothing, and leave the
+engine's settings as they were (checked in one shell process, before and after
+all the probes)."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import finlake_binary, run_finlake
+
+TABLE = "bronze.trades"
+SETTINGS = ("enable_external_access", "memory_limit", "threads", "allowed_directories", "autoload_known_extensions")
+
+
+@pytest.fixture
+def lake(new_lake: Path, tmp_path: Path) -> Path:
+    seed = tmp_path / "seed.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3], "px": [1.5, 2.5, 3.5]}), seed)
+    run_finlake(new_lake, "import", TABLE, seed, "--create", check=True)
+    return new_lake
+
+
+def probes(lake: Path, tmp: Path) -> list[str]:
+    data = next((lake / "bronze" / "trades").glob("*.parquet"))
+    outside = tmp / "escaped.csv"
+    inside = lake / "bronze" / "trades" / "planted.parquet"
+    return [
+        "SELECT * FROM '/etc/passwd'",
+        'SELECT * FROM "/etc/passwd"',
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_csv_auto('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_blob('/etc/passwd')",
+        "SELECT * FROM read_json('/etc/passwd')",
+        f"SELECT * FROM read_parquet('{data}')",
+        f"SELECT * FROM '{data}'",
+        f"SELECT * FROM parquet_metadata('{data}')",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM sniff_csv('/etc/passwd')",
+        "SELECT * FROM query('SELECT 1')",
+        f"SELECT * FROM query_table('{TABLE}')",
+        "SELECT * FROM duckdb_settings()",
+        "WITH t AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM t",
+        "SELECT (SELECT count(*) FROM read_text('/etc/passwd'))",
+        f"SELECT * FROM {TABLE}, read_text('/etc/hostname')",
+        f"COPY (SELECT 1) TO '{outside}'",
+        f"COPY (SELECT * FROM {TABLE}) TO '{inside}' (FORMAT parquet)",
+        f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{outside}'",
+        f"ATTACH '{tmp / 'other.db'}' AS other",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "RESET memory_limit",
+        "PRAGMA threads = 1",
+        "CALL pragma_version()",
+        f"EXPORT DATABASE '{tmp / 'export'}'",
+        "CREATE MACRO m(x) AS x",
+        f"SELECT 1; COPY (SELECT 1) TO '{outside}'",
+        f"/* SELECT */ COPY (SELECT 1) TO '{outside}'",
+        f"SELECT 'SELECT' AS s; ATTACH '{tmp / 'other2.db'}'",
+        "-- a comment\nSET threads = 1",
+        f"SELECT * FROM {TABLE} VERSION AS OF 0; SET threads = 1",
+    ]
+
+
+def settings_sql() -> str:
+    return "SELECT " + ", ".join(f"current_setting('{name}')::VARCHAR AS {name}" for name in SETTINGS) + ";\n"
+
+
+def test_every_probe_is_refused_and_writes_nothing(lake: Path, tmp_path: Path) -> None:
+    corpus = probes(lake, tmp_path)
+    assert len(corpus) >= 25
+    before = sorted(p.relative_to(lake) for p in lake.rglob("*"))
+    for probe in corpus:
+        proc = run_finlake(lake, "sql", "--format", "csv", probe, check=False)
+        assert proc.returncode != 0, f"not refused: {probe!r}\n{proc.stdout}"
+        assert "finlake: error:" in proc.stderr and proc.stdout == "", (probe, proc.stdout, proc.stderr)
+    assert not (tmp_path / "escaped.csv").exists()
+    assert not any(tmp_path.glob("other*.db")) and not (tmp_path / "export").exists()
+    assert sorted(p.relative_to(lake) for p in lake.rglob("*")) == before, "a probe changed the lake's files"
+
+
+def test_settings_are_unchanged_after_the_probes_in_one_session(lake: Path, tmp_path: Path) -> None:
+    # The shell runs each statement as it is typed: settings, every probe, settings.
+    script = settings_sql() + "".join(p.replace("\n", " ") + ";\n" for p in probes(lake, tmp_path)) + settings_sql()
+    proc = subprocess.run([str(finlake_binary()), "--lake", str(lake), "sql", "--format", "csv"], input=script,
+                          capture_output=True, text=True, timeout=300)
+    tables = [block for block in proc.stdout.split("finlake> ") if ",".join(SETTINGS) in block]
+    assert len(tables) == 2, proc.stdout
+    first, last = (block[block.index(",".join(SETTINGS)):].splitlines()[:2] for block in tables)
+    assert first == last, f"settings moved: {first} -> {last}"
+    assert proc.stderr.count("finlake: error:") >= len(probes(lake, tmp_path)), proc.stderr
