@@ -237,7 +237,8 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
     }
     if (stats || query.explain) {
       for (const sql::TableRead& read : query.reads) {
-        std::cerr << "-- " << read.table << ": version " << read.version << ", " << read.files << " files scanned\n";
+        std::cerr << "-- " << read.table << ": version " << read.version << ", " << read.files << " of "
+                  << read.files_total << " files scanned\n";
       }
     }
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <functional>
+#include <map>
 #include <optional>
 
 #include "finlake/core/strings.h"
@@ -37,6 +39,111 @@ std::string StripExplain(const std::string& statement, bool* explain, bool* anal
 std::string Text(const json& node, const char* key) {
   auto it = node.find(key);
   return it != node.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+using table::ColumnPredicate;
+
+// A constant of the parse tree as (kind, SQL text), or nullopt: numbers, strings,
+// booleans, and strings cast to DATE or TIMESTAMP[TZ]. NULL and everything else
+// prunes nothing.
+std::optional<std::pair<std::string, std::string>> Literal(const json& node) {
+  if (Text(node, "class") == "CAST") {
+    std::string type = node.contains("cast_type") ? Text(node["cast_type"], "id") : "";
+    auto inner = node.contains("child") ? Literal(node["child"]) : std::nullopt;
+    if (!inner || inner->first != "string") return std::nullopt;
+    if (type == "DATE") return std::make_pair(std::string("date"), inner->second);
+    if (type == "TIMESTAMP" || type == "TIMESTAMP WITH TIME ZONE") return std::make_pair(std::string("timestamp"), inner->second);
+    return std::nullopt;
+  }
+  if (Text(node, "class") != "CONSTANT" || !node.contains("value")) return std::nullopt;
+  const json& value = node["value"];
+  if (value.value("is_null", true) || !value.contains("value")) return std::nullopt;
+  const json& v = value["value"];
+  if (v.is_boolean()) return std::make_pair(std::string("bool"), std::string(v.get<bool>() ? "true" : "false"));
+  if (v.is_number_integer() || v.is_number_float()) {
+    // DECIMAL constants serialise as scaled integers: leave them alone.
+    std::string id = value.contains("type") ? Text(value["type"], "id") : "";
+    if (id == "DECIMAL") return std::nullopt;
+    return std::make_pair(std::string("number"), v.dump());
+  }
+  if (v.is_string() && value.contains("type") && Text(value["type"], "id") == "VARCHAR") {
+    return std::make_pair(std::string("string"), v.get<std::string>());
+  }
+  return std::nullopt;
+}
+
+// (qualifier, column) of a COLUMN_REF with one or two name parts.
+std::optional<std::pair<std::string, std::string>> ColumnOf(const json& node) {
+  if (Text(node, "class") != "COLUMN_REF" || !node.contains("column_names")) return std::nullopt;
+  const json& names = node["column_names"];
+  if (names.size() == 1 && names[0].is_string()) return std::make_pair(std::string(), names[0].get<std::string>());
+  if (names.size() == 2 && names[0].is_string() && names[1].is_string()) {
+    return std::make_pair(names[0].get<std::string>(), names[1].get<std::string>());
+  }
+  return std::nullopt;
+}
+
+// The top-level AND conjuncts of a WHERE clause that compare a column with
+// literals: =, <, <=, >, >= (either side), BETWEEN, IN.
+void Conjuncts(const json& node, std::vector<PruningConjunct>& out) {
+  const std::string type = Text(node, "type");
+  if (type == "CONJUNCTION_AND" && node.contains("children")) {
+    for (const json& child : node["children"]) Conjuncts(child, out);
+    return;
+  }
+  using Op = ColumnPredicate::Op;
+  static const std::map<std::string, std::pair<Op, Op>> kComparisons = {
+      {"COMPARE_EQUAL", {Op::kEq, Op::kEq}},
+      {"COMPARE_LESSTHAN", {Op::kLt, Op::kGt}},
+      {"COMPARE_LESSTHANOREQUALTO", {Op::kLe, Op::kGe}},
+      {"COMPARE_GREATERTHAN", {Op::kGt, Op::kLt}},
+      {"COMPARE_GREATERTHANOREQUALTO", {Op::kGe, Op::kLe}}};
+  if (auto it = kComparisons.find(type); it != kComparisons.end() && Text(node, "class") == "COMPARISON") {
+    auto column = ColumnOf(node.value("left", json()));
+    auto literal = Literal(node.value("right", json()));
+    Op op = it->second.first;
+    if (!column || !literal) {  // literal op column
+      column = ColumnOf(node.value("right", json()));
+      literal = Literal(node.value("left", json()));
+      op = it->second.second;
+    }
+    if (column && literal) out.push_back({column->first, column->second, literal->first, op, {literal->second}});
+    return;
+  }
+  if (type == "COMPARE_BETWEEN") {
+    auto column = ColumnOf(node.value("input", json()));
+    auto lower = Literal(node.value("lower", json()));
+    auto upper = Literal(node.value("upper", json()));
+    if (column && lower && upper && lower->first == upper->first) {
+      out.push_back({column->first, column->second, lower->first, Op::kBetween, {lower->second, upper->second}});
+    }
+    return;
+  }
+  if (type == "COMPARE_IN" && node.contains("children") && node["children"].size() >= 2) {
+    auto column = ColumnOf(node["children"][0]);
+    if (!column) return;
+    PruningConjunct in{column->first, column->second, "", Op::kIn, {}};
+    for (size_t i = 1; i < node["children"].size(); ++i) {
+      auto literal = Literal(node["children"][i]);
+      if (!literal || (!in.kind.empty() && literal->first != in.kind)) return;
+      in.kind = literal->first;
+      in.values.push_back(literal->second);
+    }
+    out.push_back(std::move(in));
+  }
+}
+
+// Whether a literal of `kind` compares with a column of Delta type `type` the way
+// its stats do; anything else prunes nothing.
+bool KindFits(const std::string& kind, const std::string& type) {
+  static const std::vector<std::string> kNumbers = {"byte", "short", "integer", "long", "float", "double"};
+  if (kind == "number") {
+    return std::find(kNumbers.begin(), kNumbers.end(), type) != kNumbers.end() || StartsWith(type, "decimal");
+  }
+  if (kind == "string") return type == "string" || type == "date" || type == "timestamp" || type == "timestamp_ntz";
+  if (kind == "date" || kind == "timestamp") return type == "date" || type == "timestamp" || type == "timestamp_ntz";
+  if (kind == "bool") return type == "boolean";
+  return false;
 }
 
 // Why a statement that is not a query does not run, and what to use instead;
@@ -143,12 +250,56 @@ Result<json> QueryEngine::Serialize(const std::string& select_sql) {
   return tree;
 }
 
+void QueryEngine::CollectPruning(const json& select_node) {
+  if (!select_node.contains("where_clause") || !select_node["where_clause"].is_object() ||
+      !select_node.contains("from_table")) {
+    return;
+  }
+  std::vector<PruningConjunct> conjuncts;
+  Conjuncts(select_node["where_clause"], conjuncts);
+  if (conjuncts.empty()) return;
+  // The table references of the FROM clause that a WHERE filter may prune: the
+  // sides of inner, outer, cross and USING joins (a WHERE comparison is false on
+  // a null-extended row, so dropping files whose rows it rejects changes no
+  // result). Not the right side of an ASOF join, whose nearest match could move
+  // to another row, nor either side of a POSITIONAL join, which pairs rows by
+  // position; not subqueries or table functions.
+  std::vector<const json*> tables;
+  std::function<void(const json&, bool)> walk = [&](const json& ref, bool prunable) {
+    const std::string type = Text(ref, "type");
+    if (type == "BASE_TABLE") {
+      if (prunable) tables.push_back(&ref);
+    } else if (type == "JOIN") {
+      const std::string ref_type = Text(ref, "ref_type");
+      const bool positional = ref_type == "POSITIONAL";
+      // References into the tree itself: pending_ is keyed by node address.
+      if (auto left = ref.find("left"); left != ref.end()) walk(*left, prunable && !positional);
+      if (auto right = ref.find("right"); right != ref.end()) walk(*right, prunable && !positional && ref_type != "ASOF");
+    }
+  };
+  walk(*select_node.find("from_table"), true);
+  for (const json* table : tables) {
+    std::string qualifier = Text(*table, "alias");
+    if (qualifier.empty()) qualifier = Text(*table, "table_name");
+    std::vector<PruningConjunct> mine;
+    for (const PruningConjunct& conjunct : conjuncts) {
+      // An unqualified column belongs to this table only when it is the FROM's
+      // only table (the column's presence is checked against the schema later).
+      if (conjunct.qualifier.empty() ? tables.size() == 1 : ToLower(conjunct.qualifier) == ToLower(qualifier)) {
+        mine.push_back(conjunct);
+      }
+    }
+    if (!mine.empty()) pending_[table] = std::move(mine);
+  }
+}
+
 Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, PreparedQuery& out) {
   if (node.is_array()) {
     for (json& child : node) RETURN_IF_ERROR(RewriteNode(child, ctes, out));
     return Status::Ok();
   }
   if (!node.is_object()) return Status::Ok();
+  if (Text(node, "type") == "SELECT_NODE") CollectPruning(node);
   size_t scope = ctes.size();
   // CTE names are in scope for the node that declares them and everything below it.
   if (auto it = node.find("cte_map"); it != node.end() && it->is_object() && it->contains("map")) {
@@ -164,6 +315,7 @@ Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, Prep
       return Status::Ok();
     }
     ASSIGN_OR_RETURN(json replacement, ReplacementFor(node, out));
+    pending_.erase(&node);
     node = std::move(replacement);
     ctes.resize(scope);
     return Status::Ok();
@@ -237,9 +389,27 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
   }
   auto snapshot = table.Load(version);
   if (!snapshot.ok()) return snapshot.status().WithContext(qualified);
-  ASSIGN_OR_RETURN(std::string scan_sql, table.ScanSql(*snapshot));
+  // Files the WHERE conjuncts rule out are not scanned (file_skipping.h: only
+  // files no matching row can be in). A conjunct on a column the table lacks, or
+  // with a literal of another kind than the column, prunes nothing.
+  table::Table::ScanOptions scan_options;
+  if (auto it = pending_.find(&base_table); it != pending_.end()) {
+    std::vector<table::ColumnPredicate> predicates;
+    for (const PruningConjunct& conjunct : it->second) {
+      const delta::StructField* field = snapshot->schema.Find(conjunct.column);
+      if (field == nullptr || !KindFits(conjunct.kind, field->type.Name())) continue;
+      predicates.push_back({field->name, conjunct.op, conjunct.values});
+    }
+    if (!predicates.empty()) {
+      auto selected = table::SelectFiles(*snapshot, predicates);
+      if (selected.ok()) scan_options.files = std::move(*selected);
+    }
+  }
+  ASSIGN_OR_RETURN(std::string scan_sql, table.ScanSql(*snapshot, scan_options));
   ASSIGN_OR_RETURN(json scan_tree, Serialize(scan_sql));
-  out.reads.push_back(TableRead{qualified, snapshot->version, static_cast<int64_t>(snapshot->files.size())});
+  const auto total = static_cast<int64_t>(snapshot->files.size());
+  out.reads.push_back(TableRead{qualified, snapshot->version,
+                                scan_options.files ? static_cast<int64_t>(scan_options.files->size()) : total, total});
   std::string alias = Text(base_table, "alias");
   json replacement = {{"type", "SUBQUERY"},
                       {"alias", alias.empty() ? name : alias},

@@ -16,14 +16,25 @@
 
 #include "finlake/engine/engine.h"
 #include "finlake/sql/lake.h"
+#include "finlake/table/file_skipping.h"
 #include "finlake/sql/tokens.h"
 
 namespace finlake::sql {
 
 struct TableRead {
-  std::string table;       // Qualified name.
-  int64_t version = -1;    // The snapshot version read.
-  int64_t files = 0;       // Files scanned.
+  std::string table;        // Qualified name.
+  int64_t version = -1;     // The snapshot version read.
+  int64_t files = 0;        // Files scanned.
+  int64_t files_total = 0;  // Files in that snapshot.
+};
+
+// A WHERE conjunct of the form `column op literal` that may prune one table's
+// files; `qualifier` is the alias or table name before the column ("" when
+// unqualified). Literal kinds: "number", "string", "date", "timestamp", "bool".
+struct PruningConjunct {
+  std::string qualifier, column, kind;
+  table::ColumnPredicate::Op op = table::ColumnPredicate::Op::kEq;
+  std::vector<std::string> values;
 };
 
 struct PreparedQuery {
@@ -48,11 +59,16 @@ class QueryEngine {
   [[nodiscard]] Result<PreparedQuery> PrepareOne(const std::string& statement);
   [[nodiscard]] Status RewriteNode(nlohmann::json& node, std::vector<std::string>& ctes, PreparedQuery& out);
   [[nodiscard]] Result<nlohmann::json> ReplacementFor(const nlohmann::json& base_table, PreparedQuery& out);
+  // Notes, for each table reference of a SELECT node's FROM that its WHERE may
+  // prune, the conjuncts that could apply (pending_).
+  void CollectPruning(const nlohmann::json& select_node);
   [[nodiscard]] Result<nlohmann::json> Serialize(const std::string& select_sql);
 
   Lake* lake_;
   std::unique_ptr<engine::Connection> connection_;
   std::map<std::string, std::unique_ptr<table::Table>> open_tables_;
+  // Table reference node -> the conjuncts that may prune it (set by CollectPruning).
+  std::map<const nlohmann::json*, std::vector<PruningConjunct>> pending_;
 };
 
 }  // namespace finlake::sql
