@@ -131,7 +131,9 @@ struct Bounds {
   std::optional<int64_t> null_count, num_records;
 };
 
-Bounds StatsBounds(const json& stats, const std::string& column, Domain domain) {
+// `real_tolerance`: how far (relative) a real bound written as JSON may sit from
+// the stored value.
+Bounds StatsBounds(const json& stats, const std::string& column, Domain domain, double real_tolerance) {
   Bounds bounds;
   if (stats.contains("numRecords") && stats["numRecords"].is_number_integer()) {
     bounds.num_records = stats["numRecords"].get<int64_t>();
@@ -163,9 +165,9 @@ Bounds StatsBounds(const json& stats, const std::string& column, Domain domain) 
     if (bounds.max) bounds.max = Key(std::get<int64_t>(*bounds.max) + 1000);
   }
   if (domain == Domain::kReal) {
-    // Decimals and floats travel as JSON doubles: allow for one rounding.
-    auto widen = [](double v, int direction) {
-      return v + direction * std::max(std::abs(v) * 1e-12, std::numeric_limits<double>::denorm_min());
+    // Decimals and floats travel as JSON doubles: allow for their rounding.
+    auto widen = [&](double v, int direction) {
+      return v + direction * std::max(std::abs(v) * real_tolerance, std::numeric_limits<double>::denorm_min());
     };
     if (bounds.min) bounds.min = Key(widen(std::get<double>(*bounds.min), -1));
     if (bounds.max) bounds.max = Key(widen(std::get<double>(*bounds.max), +1));
@@ -209,6 +211,7 @@ Result<std::vector<size_t>> SelectFiles(const delta::Snapshot& snapshot, const s
     std::string name;  // The schema's spelling.
     Domain domain;
     bool partition;
+    bool single_precision;  // A float column.
     std::vector<Key> values;
   };
   std::vector<Prepared> prepared;
@@ -217,7 +220,7 @@ Result<std::vector<size_t>> SelectFiles(const delta::Snapshot& snapshot, const s
     if (field == nullptr) {
       return Status::InvalidArgument("file skipping: no column '" + predicate.column + "' in the table");
     }
-    Prepared p{&predicate, field->name, DomainOf(field->type), false, {}};
+    Prepared p{&predicate, field->name, DomainOf(field->type), false, field->type.Name() == "float", {}};
     for (const std::string& column : snapshot.metadata.partition_columns) {
       p.partition |= ToLower(column) == ToLower(field->name);
     }
@@ -268,7 +271,10 @@ Result<std::vector<size_t>> SelectFiles(const delta::Snapshot& snapshot, const s
           }
         }
       } else {
-        Bounds bounds = StatsBounds(stats, p.name, p.domain);
+        // A float's bound is often its shortest decimal ("0.1"), up to half a
+        // float ulp (6e-8 relative) from the stored value; doubles and decimals
+        // round trip to within one double rounding.
+        Bounds bounds = StatsBounds(stats, p.name, p.domain, p.single_precision ? 1e-6 : 1e-12);
         bool all_null = bounds.null_count && bounds.num_records && *bounds.null_count == *bounds.num_records;
         if (op == ColumnPredicate::Op::kIsNull) may_match = !(bounds.null_count && *bounds.null_count == 0);
         else if (op == ColumnPredicate::Op::kIsNotNull) may_match = !all_null;

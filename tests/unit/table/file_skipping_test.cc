@@ -192,5 +192,21 @@ TEST(FileSkipping, PartitionsAreExactAndErrorsNameTheColumn) {
   EXPECT_NE(bad.status().message().find("'id'"), std::string::npos);
 }
 
+TEST(FileSkipping, AFloatBoundWrittenShortNeverSkipsTheFile) {
+  // A float column holding 0.1f (0.100000001490116 as a double), its max written
+  // as the float's shortest form "0.1", as Spark and others write it.
+  delta::Snapshot snapshot;
+  snapshot.schema.fields = {{"f", delta::DataType::Primitive("float"), true, json::object()}};
+  delta::AddFile add;
+  add.path = "f0";
+  add.stats = json{{"numRecords", 1}, {"minValues", {{"f", 0.1}}}, {"maxValues", {{"f", 0.1}}}, {"nullCount", {{"f", 0}}}}
+                  .dump();
+  snapshot.files.push_back(add);
+  const std::string stored = "0.10000000149011612";  // static_cast<double>(0.1f)
+  EXPECT_EQ(SelectFiles(snapshot, {{"f", Op::kGe, {"0.100000001"}}})->size(), 1u);
+  EXPECT_EQ(SelectFiles(snapshot, {{"f", Op::kEq, {stored}}})->size(), 1u);
+  EXPECT_EQ(SelectFiles(snapshot, {{"f", Op::kGt, {"0.2"}}})->size(), 0u);  // Still skips what is far away.
+}
+
 }  // namespace
 }  // namespace finlake::table
