@@ -70,6 +70,15 @@ Status ReadSeries(engine::Connection& connection, const std::string& sql, Series
   return Status::Ok();
 }
 
+// gold.daily_features: (symbol, session_date), then kFeatures.
+Columns FeatureColumns() {
+  Columns columns = {{"symbol", "VARCHAR"}, {"session_date", "DATE"}};
+  for (const char* feature : kFeatures) columns.push_back({feature, "DOUBLE"});
+  return columns;
+}
+
+const Columns kStateColumns = {{"symbol", "VARCHAR"}, {"session_date", "DATE"}, {"bars", "BIGINT"}, {"state", "BLOB"}};
+
 // The state format written into system.daily_features_state; a state of another
 // format is not loaded (the symbol is recomputed from its first bar).
 constexpr double kStateFormat = 1;
@@ -186,7 +195,7 @@ Result<FeatureStreams> StreamsFromBytes(const std::string& bytes) {
 struct SymbolPlan {
   std::optional<int32_t> after;  // Days since 1970-01-01.
   int64_t bars_before = 0;       // Bars the saved streams consumed.
-  std::string state;             // Their bytes.
+  FeatureStreams streams;        // As saved after `after`.
 };
 
 // Per symbol, the first session whose silver inputs changed since version
@@ -214,11 +223,8 @@ Result<std::optional<std::map<std::string, int32_t>>> FirstChangedSessions(table
 }  // namespace
 
 Status EnsureFeaturesTable(sql::Lake* lake) {
-  Columns columns = {{"symbol", "VARCHAR"}, {"session_date", "DATE"}};
-  for (const char* feature : kFeatures) columns.push_back({feature, "DOUBLE"});
-  RETURN_IF_ERROR(EnsureTable(lake, kGold, columns, "Daily technical features per symbol, from silver.bars_1d"));
-  return EnsureTable(lake, kState,
-                     {{"symbol", "VARCHAR"}, {"session_date", "DATE"}, {"bars", "BIGINT"}, {"state", "BLOB"}},
+  RETURN_IF_ERROR(EnsureTable(lake, kGold, FeatureColumns(), "Daily technical features per symbol, from silver.bars_1d"));
+  return EnsureTable(lake, kState, kStateColumns,
                      "Indicator state of gold.daily_features per symbol after its last session (finlake internal)");
 }
 
@@ -271,12 +277,12 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
         const std::string symbol = saved->GetString(0, r);
         const auto last = static_cast<int32_t>(saved->GetInt64(1, r));
         if (first_changes->at(symbol) <= last) continue;
-        std::string bytes = saved->GetBlob(3, r);
-        if (!StreamsFromBytes(bytes).ok()) continue;  // Another format: recompute.
+        auto streams = StreamsFromBytes(saved->GetBlob(3, r));
+        if (!streams.ok()) continue;  // Another format: recompute.
         SymbolPlan& plan = plans[symbol];
         plan.after = last;
         plan.bars_before = saved->GetInt64(2, r);
-        plan.state = std::move(bytes);
+        plan.streams = std::move(*streams);
       }
     }
   }
@@ -333,10 +339,7 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
       series.offsets, bars, std::max(1, std::min<int32_t>(options.threads, static_cast<int32_t>(result.symbols))),
       [&](int64_t b, int64_t e) -> Status {
         const size_t s = symbol_of(b);
-        FeatureStreams streams;
-        if (resumed[s] != nullptr) {
-          ASSIGN_OR_RETURN(streams, StreamsFromBytes(resumed[s]->state));
-        }
+        FeatureStreams streams = resumed[s] != nullptr ? resumed[s]->streams : FeatureStreams();
         for (int64_t r = b; r < e; ++r) {
           streams.Push(series.close[r], series.adj_close[r], series.high[r], series.low[r], series.volume[r],
                        &features[static_cast<size_t>(r) * kFeatureCount]);
@@ -349,10 +352,7 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
 
   // The states first, then the rows: a crash between the two leaves states that
   // gold's consumed version does not match, which the next run ignores.
-  ASSIGN_OR_RETURN(auto state_stage, StageTable::Create(*connection, {{"symbol", "VARCHAR"},
-                                                                       {"session_date", "DATE"},
-                                                                       {"bars", "BIGINT"},
-                                                                       {"state", "BLOB"}}));
+  ASSIGN_OR_RETURN(auto state_stage, StageTable::Create(*connection, kStateColumns));
   for (size_t s = 0; s < series.symbols.size(); ++s) {
     state_stage->Varchar(series.symbols[s]);
     state_stage->Date(series.days[series.offsets[s + 1] - 1]);
@@ -366,9 +366,7 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
                                    {delta::Txn{state_app, silver_now.version, std::nullopt}})
                       .status());
 
-  Columns columns = {{"symbol", "VARCHAR"}, {"session_date", "DATE"}};
-  for (const char* feature : kFeatures) columns.push_back({feature, "DOUBLE"});
-  ASSIGN_OR_RETURN(auto stage, StageTable::Create(*connection, columns));
+  ASSIGN_OR_RETURN(auto stage, StageTable::Create(*connection, FeatureColumns()));
   for (size_t s = 0; s < series.symbols.size(); ++s) {
     for (int64_t r = series.offsets[s]; r < series.offsets[s + 1]; ++r) {
       stage->Varchar(series.symbols[s]);

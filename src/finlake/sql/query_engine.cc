@@ -150,11 +150,8 @@ bool KindFits(const std::string& kind, const std::string& type) {
 // nullopt for a word that starts no statement DuckDB knows (a typo: the parser
 // then reports the syntax error).
 std::optional<std::string> Refusal(const std::string& keyword) {
-  const std::string upper = [&] {
-    std::string out = keyword;
-    std::transform(out.begin(), out.end(), out.begin(), ::toupper);
-    return out;
-  }();
+  std::string upper = keyword;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
   const std::string head = upper + " does not run in `finlake sql`, which runs only SELECT and EXPLAIN: ";
   if (keyword == "insert") {
     return head + "append a file's rows with `finlake import TABLE FILE`, or upsert them with `finlake merge TABLE "
