@@ -92,11 +92,6 @@ struct Candidate {
   int rank = 0;           // The source's place in the precedence.
 };
 
-struct Action {
-  CorporateAction action;
-  bool existing = false;
-};
-
 // The same vendor values (not the same fetch).
 bool SameValues(const DailyBar& x, const DailyBar& y) {
   return x.ts_ms == y.ts_ms && x.open == y.open && x.high == y.high && x.low == y.low && x.close == y.close &&
@@ -217,7 +212,7 @@ class SourceRun {
   // in DuckDB as they are parsed (a year of minutes does not fit in C++ structs).
   std::unique_ptr<StageTable> minutes_;
   std::set<std::string> minute_symbols_;
-  std::map<std::string, std::vector<CorporateAction>> all_splits_, new_splits_;  // By symbol, by ex-date.
+  std::map<std::string, SymbolActions> actions_;  // By symbol: the run's actions, resolved.
   std::vector<CorporateAction> fresh_actions_;
   std::map<std::string, SymbolInfo> fresh_symbols_;
   std::vector<std::pair<Rejected, std::string>> rejected_;  // (row, source)
@@ -442,8 +437,8 @@ Status SourceRun::StageMinute(const std::optional<DailyBar>& bar) {
 // same precedence; only rows that differ are written.
 Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_version) {
   std::set<std::string> rescaled;
-  for (const auto& [symbol, splits] : new_splits_) {
-    if (!splits.empty()) rescaled.insert(symbol);
+  for (const auto& [symbol, resolved] : actions_) {
+    if (!resolved.new_splits.empty()) rescaled.insert(symbol);
   }
   if (!minutes_ && rescaled.empty()) return Status::Ok();
   if (!minutes_) RETURN_IF_ERROR(StageMinute(std::nullopt));  // An empty stage: only rescaling.
@@ -467,7 +462,7 @@ Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_ve
   };
   std::vector<std::string> cases[5];
   for (const std::string& symbol : minute_symbols_) {
-    const std::vector<CorporateAction>& splits = all_splits_[symbol];
+    const std::vector<CorporateAction>& splits = actions_[symbol].all_splits;
     if (splits.empty()) continue;
     auto exprs = rescale(splits, /*fresh_rows=*/true);
     for (size_t c = 0; c < 5; ++c) cases[c].push_back("WHEN " + SqlQuote(symbol) + " THEN " + exprs[c]);
@@ -492,7 +487,7 @@ Status SourceRun::WriteMinutes(const std::string& bronze_name, int64_t bronze_ve
   std::string stored = "SELECT g.*, " + rank + " AS __rank FROM (" + scan + ") AS g WHERE (g.symbol, g.ts) IN "
                        "(SELECT (symbol, ts) FROM fresh)";
   for (const std::string& symbol : rescaled) {
-    auto [open, high, low, close, volume] = rescale(new_splits_[symbol], /*fresh_rows=*/false);
+    auto [open, high, low, close, volume] = rescale(actions_[symbol].new_splits, /*fresh_rows=*/false);
     stored += " UNION ALL SELECT symbol, ts, session_date, " + open + " AS open, " + high + " AS high, " + low +
               " AS low, " + close + " AS close, " + volume + " AS volume, vwap, trades, source, ingested_at, " + rank +
               " AS __rank FROM (" + scan + ") WHERE symbol = " + SqlQuote(symbol) +
@@ -542,9 +537,8 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
   for (Candidate& c : fresh_) fresh_by_symbol[c.bar.symbol].push_back(std::move(c));
   std::map<std::string, std::vector<CorporateAction>> fresh_actions_by_symbol;
   for (CorporateAction& a : fresh_actions_) fresh_actions_by_symbol[a.symbol].push_back(std::move(a));
-  std::map<std::string, SymbolActions> resolved;
   for (const std::string& symbol : symbols) {
-    resolved[symbol] = ResolveActions(existing_actions_[symbol], fresh_actions_by_symbol[symbol]);
+    actions_[symbol] = ResolveActions(existing_actions_[symbol], fresh_actions_by_symbol[symbol]);
   }
 
   // The stored bars each symbol needs. A new split (which rescales every stored
@@ -557,7 +551,7 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
   // action loads nothing.
   std::map<std::string, std::optional<Day>> load;
   for (const std::string& symbol : symbols) {
-    const SymbolActions& a = resolved[symbol];
+    const SymbolActions& a = actions_[symbol];
     const std::vector<Candidate>& fresh = fresh_by_symbol[symbol];
     std::optional<Day> first_fresh;
     for (const Candidate& c : fresh) {
@@ -581,12 +575,10 @@ Result<SilverSourceResult> SourceRun::Run(const std::string& bronze_name) {
 
   for (const std::string& symbol : symbols) {
     std::vector<Candidate>& old_rows = existing_[symbol];
-    const SymbolActions& resolved_actions = resolved[symbol];
+    const SymbolActions& resolved_actions = actions_[symbol];
     const std::vector<CorporateAction>& all_splits = resolved_actions.all_splits;
     const std::vector<CorporateAction>& new_splits = resolved_actions.new_splits;
     const auto& actions = resolved_actions.actions;
-    all_splits_[symbol] = all_splits;
-    new_splits_[symbol] = new_splits;
     // Every price on the latest split's scale.
     std::vector<Candidate> rows = old_rows;
     for (Candidate& c : rows) ApplyPendingSplits(new_splits, std::nullopt, &c.bar);
