@@ -224,7 +224,11 @@ Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
   ASSIGN_OR_RETURN(json tree, Serialize(inner));
   PreparedQuery query;
   std::vector<std::string> ctes;
-  RETURN_IF_ERROR(RewriteNode(tree, ctes, query));
+  // pending_ is keyed by node address: entries must not outlive this tree.
+  pending_.clear();
+  Status rewritten = RewriteNode(tree, ctes, query);
+  pending_.clear();
+  RETURN_IF_ERROR(rewritten);
   ASSIGN_OR_RETURN(auto text, connection_->Query("SELECT json_deserialize_sql(" + SqlQuote(tree.dump()) + "::JSON)"));
   query.sql = (explain ? (analyze ? "EXPLAIN ANALYZE " : "EXPLAIN ") : "") + text->GetString(0, 0);
   query.explain = explain;
