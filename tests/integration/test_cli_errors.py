@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import shutil
 import signal
@@ -315,3 +316,14 @@ def test_memory_limit_applies_and_a_bad_size_is_named(lake):
     heavy = "SELECT count(*) FROM (SELECT i % 1000000 AS k, list(i) FROM range(20000000) t(i) GROUP BY k)"
     assert_error(sql(lake, heavy, "--memory-limit", "30MB"), "Out of Memory", "--memory-limit SIZE")
     assert sql(lake, "SELECT 1 AS one", "--memory-limit", "1GB", check=True).stdout.splitlines()[-1] == "(1 row)"
+
+
+def test_timing_prints_each_statements_time_split_into_prepare_and_execute(lake):
+    proc = sql(lake, "SELECT 1; SELECT count(*) FROM range(1000)", "--timing", "--format", "csv", check=True)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("run time: ")]
+    assert len(lines) == 2, proc.stderr
+    for line in lines:
+        match = re.fullmatch(r"run time: (\d+\.\d{6}) s \(prepare (\d+\.\d{6}) s, execute (\d+\.\d{6}) s\)", line)
+        assert match, line
+        total, prepare, execute = map(float, match.groups())
+        assert abs(total - prepare - execute) <= 2e-6 and prepare > 0 and execute > 0, line

@@ -97,3 +97,22 @@ def test_settings_are_unchanged_after_the_probes_in_one_session(lake: Path, tmp_
     first, last = (block[block.index(",".join(SETTINGS)):].splitlines()[:2] for block in tables)
     assert first == last, f"settings moved: {first} -> {last}"
     assert proc.stderr.count("finlake: error:") >= len(probes(lake, tmp_path)), proc.stderr
+
+
+def test_the_engine_behind_the_rewrite_is_locked_to_the_table_folders(lake: Path, tmp_path: Path) -> None:
+    # The second wall (DESIGN.md "The SQL front end"): whatever got past the
+    # rewrite would meet an engine that reads only the tables' own folders.
+    other = tmp_path / "seed2.parquet"
+    pq.write_table(pa.table({"id": [9]}), other)
+    run_finlake(lake, "import", "silver.other", other, "--create", check=True)
+    names = ("enable_external_access", "lock_configuration", "autoinstall_known_extensions", "TimeZone")
+    proc = run_finlake(lake, "sql", "--format", "csv",
+                       "SELECT " + ", ".join(f"current_setting('{n}')::VARCHAR AS {n}" for n in names) +
+                       ", list_sort(current_setting('allowed_directories')) AS dirs", check=True)
+    header, row = proc.stdout.splitlines()[:2]
+    assert header.split(",")[:4] == list(names)
+    assert row.split(",")[:4] == ["false", "true", "false", "UTC"], row
+    # The table folders and the spill folder, nothing else of the lake (not the catalog).
+    root = lake.resolve()
+    folders = sorted(f"{p}/" for p in (root / "_tmp", root / "bronze" / "trades", root / "silver" / "other"))
+    assert row.split(",", 4)[4].strip('"') == "[" + ", ".join(folders) + "]", row

@@ -5,7 +5,9 @@
 #include <csignal>
 #include <ctime>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iomanip>
 #include <set>
 #include <chrono>
@@ -79,9 +81,10 @@ void InstallCrashHook(Storage& storage) {
 
 }  // namespace
 
-Result<std::unique_ptr<sql::Lake>> OpenLake(const std::string& dir, bool create) {
+Result<std::unique_ptr<sql::Lake>> OpenLake(const std::string& dir, bool create, const engine::EngineOptions& engine) {
   sql::LakeOptions options;
   options.create = create;
+  options.engine = engine;
   ASSIGN_OR_RETURN(auto lake, sql::Lake::Open(dir, options));
   InstallCrashHook(lake->storage());
   return lake;
@@ -166,15 +169,33 @@ std::string FormatSchema(const delta::Schema& schema, const std::vector<std::str
   return out;
 }
 
-int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats,
-           int64_t timeout_ms) {
-  auto engine = sql::QueryEngine::Create(&lake);
+int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options) {
+  const OutputFormat format = options.format;
+  const std::string& output = options.output;
+  // Parquet is written by the sandboxed engine itself: the one file it may write
+  // outside the lake's tables (a scratch file when the result goes to a pipe).
+  std::optional<ScratchDir> scratch;
+  std::string parquet_target;
+  if (format == OutputFormat::kParquet) {
+    if (output.empty()) {
+      if (::isatty(STDOUT_FILENO)) {
+        return Fail(Status::InvalidArgument("--format parquet writes binary: pass --output FILE or redirect stdout"));
+      }
+      scratch.emplace("finlake-out-");
+      parquet_target = scratch->path() + "/result.parquet";
+    } else {
+      parquet_target = std::filesystem::absolute(output).lexically_normal().string();
+    }
+  }
+  auto engine = sql::QueryEngine::Create(
+      &lake, parquet_target.empty() ? std::vector<std::string>{} : std::vector<std::string>{parquet_target});
   if (!engine.ok()) return Fail(engine.status());
   auto prepared = (*engine)->Prepare(text);
   if (!prepared.ok()) return Fail(prepared.status());
   for (const sql::PreparedQuery& query : *prepared) {
+    const auto start = std::chrono::steady_clock::now();
     // Each statement gets the whole timeout; Ctrl-C cancels the one running.
-    engine::QueryWatchdog watchdog((*engine)->connection(), timeout_ms, /*on_sigint=*/true);
+    engine::QueryWatchdog watchdog((*engine)->connection(), options.timeout_ms, /*on_sigint=*/true);
     auto stopped = [&](const Status& status) {
       const std::string reason = watchdog.reason();
       if (!reason.empty()) return Fail(Status::Internal(reason));
@@ -187,25 +208,16 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
     };
     if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
       std::string sql;
-      std::optional<ScratchDir> scratch;
-      std::string target = output;
       if (format == OutputFormat::kParquet) {
-        if (output.empty()) {
-          // Parquet to a pipe: written to a scratch file, then copied to stdout.
-          if (::isatty(STDOUT_FILENO)) {
-            return Fail(Status::InvalidArgument("--format parquet writes binary: pass --output FILE or redirect stdout"));
-          }
-          scratch.emplace("finlake-out-");
-          target = scratch->path() + "/result.parquet";
-        }
-        sql = "COPY (" + query.sql + ") TO " + SqlQuote(target) + " (FORMAT parquet, COMPRESSION zstd)";
+        sql = "COPY (" + query.sql + ") TO " + SqlQuote(parquet_target) + " (FORMAT parquet, COMPRESSION zstd)";
       } else {
         sql = "SELECT to_json(__row)::VARCHAR FROM (" + query.sql + ") AS __row";
       }
       auto result = (*engine)->connection().Query(sql);
       if (!result.ok()) return stopped(result.status());
       if (scratch) {
-        std::ifstream in(target, std::ios::binary);
+        // Parquet to a pipe: the scratch file, copied to stdout.
+        std::ifstream in(parquet_target, std::ios::binary);
         std::cout << in.rdbuf();
         std::cout.flush();
       }
@@ -235,7 +247,13 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
       if (format == OutputFormat::kCsv) PrintCsv(**result, out);
       else PrintTable(**result, numeric, out, limits::kTableFormatRowsMax);
     }
-    if (stats || query.explain) {
+    if (options.timing) {
+      const double run = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::cerr << std::fixed << std::setprecision(6) << "run time: " << query.prepare_seconds + run
+                << " s (prepare " << query.prepare_seconds << " s, execute " << run << " s)\n"
+                << std::defaultfloat;
+    }
+    if (options.stats || query.explain) {
       for (const sql::TableRead& read : query.reads) {
         std::cerr << "-- " << read.table << ": version " << read.version << ", " << read.files << " of "
                   << read.files_total << " files scanned\n";
@@ -245,7 +263,7 @@ int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const 
   return 0;
 }
 
-int Shell(sql::Lake& lake, OutputFormat format, int64_t timeout_ms) {
+int Shell(sql::Lake& lake, const SqlOptions& options) {
   std::cout << "finlake SQL shell on " << lake.dir() << ". End statements with ';'. Ctrl-D quits.\n";
   std::string buffer, line;
   while (true) {
@@ -253,7 +271,7 @@ int Shell(sql::Lake& lake, OutputFormat format, int64_t timeout_ms) {
     if (!std::getline(std::cin, line)) break;
     buffer += line + "\n";
     if (line.find(';') == std::string::npos) continue;
-    RunSql(lake, buffer, format, "", false, timeout_ms);
+    RunSql(lake, buffer, options);
     buffer.clear();
   }
   std::cout << "\n";

@@ -23,7 +23,9 @@ inline constexpr int kExitConflict = 3;
 int Fail(const Status& status);
 std::string CurrentUser();
 // Opens (or with `create`, creates) the lake; installs the test crash hook.
-[[nodiscard]] Result<std::unique_ptr<sql::Lake>> OpenLake(const std::string& dir, bool create = false);
+// `engine` configures the lake's engines (memory limit, threads).
+[[nodiscard]] Result<std::unique_ptr<sql::Lake>> OpenLake(const std::string& dir, bool create = false,
+                                                         const engine::EngineOptions& engine = {});
 // Reads `path` as the rows of a SELECT: CSV, Parquet or JSON, by `format` or extension;
 // text formats with `table_schema`'s types when given.
 [[nodiscard]] Result<std::string> SourceSql(engine::Connection& connection, const std::string& path, std::string format,
@@ -32,11 +34,18 @@ std::string CurrentUser();
 std::vector<std::string> SplitList(const std::string& text);
 [[nodiscard]] Result<delta::Schema> ParseSchemaSpec(engine::Connection& connection, const std::string& spec);
 std::string FormatSchema(const delta::Schema& schema, const std::vector<std::string>& partitions);
+struct SqlOptions {
+  OutputFormat format = OutputFormat::kTable;
+  std::string output;      // A file for the result; empty: stdout.
+  bool stats = false;      // Per table: version read, files scanned (stderr).
+  bool timing = false;     // Per statement: "run time: ... s (prepare ... s, execute ... s)" (stderr).
+  int64_t timeout_ms = 0;  // Per statement; 0: no limit.
+};
+
 // Runs SQL and prints each statement's result; the exit status.
 // Runs each statement of `text` under a QueryWatchdog: a statement running past
-// `timeout_ms` (0: no limit) or hit by Ctrl-C is interrupted and reported.
-int RunSql(sql::Lake& lake, const std::string& text, OutputFormat format, const std::string& output, bool stats,
-           int64_t timeout_ms = 0);
-int Shell(sql::Lake& lake, OutputFormat format, int64_t timeout_ms = 0);
+// `options.timeout_ms` or hit by Ctrl-C is interrupted and reported.
+int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options = {});
+int Shell(sql::Lake& lake, const SqlOptions& options);
 
 }  // namespace finlake::cli

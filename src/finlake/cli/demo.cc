@@ -51,8 +51,7 @@ int Demo(const std::string& lake_dir) {
                       "SELECT symbol, date AS logical_date, "
                       "json_array_length(payload->'$.chart.result[0].timestamp') AS sessions, "
                       "json_keys(coalesce(payload->'$.chart.result[0].events', '{}')) AS events, payload_bytes "
-                      "FROM bronze.generator_raw ORDER BY symbol",
-                      OutputFormat::kTable, "", false);
+                      "FROM bronze.generator_raw ORDER BY symbol");
       rc != 0) {
     return rc;
   }
@@ -82,7 +81,7 @@ int Demo(const std::string& lake_dir) {
   };
   for (const auto& [title, query] : queries) {
     std::cout << "== " << title << "\n" << query << "\n";
-    if (int rc = RunSql(**lake, query, OutputFormat::kTable, "", false); rc != 0) return rc;
+    if (int rc = RunSql(**lake, query); rc != 0) return rc;
     std::cout << "\n";
   }
   std::cout << "Try: " << "build/finlake --lake " << lake_dir << " sql \"SELECT * FROM silver.bars_1d LIMIT 5\"\n";

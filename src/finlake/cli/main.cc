@@ -220,6 +220,9 @@ int Main(int argc, char** argv) {
   sql_cmd->add_option("--format", sql_format, "table, csv, json or parquet")->capture_default_str();
   sql_cmd->add_option("-o,--output", sql_output, "Write the result to this file");
   sql_cmd->add_flag("--stats", sql_stats, "Print per table the version read and files scanned (stderr)");
+  bool sql_timing = false;
+  sql_cmd->add_flag("--timing", sql_timing,
+                    "Print per statement its run time, split into prepare (snapshots, pruning) and execute (stderr)");
   double sql_timeout_s = 0;
   std::string sql_memory_limit;
   sql_cmd->add_option("--memory-limit", sql_memory_limit,
@@ -394,8 +397,16 @@ int Main(int argc, char** argv) {
     return PrintCalendar(lake_dir, cal_code, cal_year, cal_format == "csv", cal_sessions, cal_from, cal_to);
   }
 
-  auto lake = OpenLake(lake_dir);
-  if (!lake.ok()) return Fail(lake.status());
+  engine::EngineOptions engine_options;
+  if (sql_cmd->parsed()) engine_options.memory_limit = sql_memory_limit;
+  auto lake = OpenLake(lake_dir, /*create=*/false, engine_options);
+  if (!lake.ok()) {
+    if (!engine_options.memory_limit.empty() && lake.status().message().find("memory_limit") != std::string::npos) {
+      return Fail(Status::InvalidArgument("--memory-limit '" + sql_memory_limit +
+                                          "' is not a size such as 512MB or 4GB (" + lake.status().message() + ")"));
+    }
+    return Fail(lake.status());
+  }
   sql::Lake& l = **lake;
   LeakAtExit leak_at_exit(&lake.value());
 
@@ -624,18 +635,14 @@ int Main(int argc, char** argv) {
   if (sql_cmd->parsed()) {
     auto format = ParseOutputFormat(sql_format);
     if (!format.ok()) return Fail(format.status());
-    const auto timeout_ms = static_cast<int64_t>(sql_timeout_s * 1000);
-    if (!sql_memory_limit.empty()) {
-      auto connection = l.database().Connect();
-      if (!connection.ok()) return Fail(connection.status());
-      Status set = (*connection)->Execute("SET memory_limit = " + SqlQuote(sql_memory_limit));
-      if (!set.ok()) {
-        return Fail(Status::InvalidArgument("--memory-limit '" + sql_memory_limit +
-                                            "' is not a size such as 512MB or 4GB (" + set.message() + ")"));
-      }
-    }
-    if (sql_text.empty()) return Shell(l, *format, timeout_ms);
-    return RunSql(l, sql_text, *format, sql_output, sql_stats, timeout_ms);
+    SqlOptions options;
+    options.format = *format;
+    options.output = sql_output;
+    options.stats = sql_stats;
+    options.timing = sql_timing;
+    options.timeout_ms = static_cast<int64_t>(sql_timeout_s * 1000);
+    if (sql_text.empty()) return Shell(l, options);
+    return RunSql(l, sql_text, options);
   }
   return 0;
 }

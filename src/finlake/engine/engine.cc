@@ -1,8 +1,10 @@
 #include "finlake/engine/engine.h"
 
 #include <cstring>
+#include <set>
 
 #include "finlake/analytics/sql_functions.h"
+#include "finlake/core/strings.h"
 
 namespace finlake::engine {
 
@@ -56,6 +58,18 @@ Result<std::unique_ptr<QueryResult>> Connection::Query(const std::string& sql) {
     return status;
   }
   return std::make_unique<QueryResult>(result);
+}
+
+Result<duckdb_statement_type> Connection::StatementType(const std::string& sql) {
+  duckdb_prepared_statement prepared;
+  if (duckdb_prepare(connection_, sql.c_str(), &prepared) != DuckDBSuccess) {
+    Status status = EngineError(duckdb_prepare_error(prepared));
+    duckdb_destroy_prepare(&prepared);
+    return status;
+  }
+  duckdb_statement_type type = duckdb_prepared_statement_type(prepared);
+  duckdb_destroy_prepare(&prepared);
+  return type;
 }
 
 namespace {
@@ -171,15 +185,18 @@ Result<std::vector<std::pair<std::string, std::string>>> Connection::Describe(co
 Result<std::unique_ptr<Database>> Database::Open(const EngineOptions& options) {
   duckdb_config config;
   if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Internal("duckdb_create_config failed");
-  auto set = [&](const char* name, const std::string& value) {
-    return duckdb_set_config(config, name, value.c_str()) == DuckDBSuccess;
+  auto set = [&](const char* name, const std::string& value) -> Status {
+    if (duckdb_set_config(config, name, value.c_str()) == DuckDBSuccess) return Status::Ok();
+    return Status::InvalidArgument(std::string("invalid DuckDB setting ") + name + " = '" + value + "'");
   };
-  bool ok = set("autoinstall_known_extensions", "false") && set("autoload_known_extensions", "false");
-  if (options.threads > 0) ok = ok && set("threads", std::to_string(options.threads));
-  if (!options.memory_limit.empty()) ok = ok && set("memory_limit", options.memory_limit);
-  if (!ok) {
+  Status configured = set("autoinstall_known_extensions", "false");
+  if (configured.ok()) configured = set("autoload_known_extensions", "false");
+  if (configured.ok() && options.threads > 0) configured = set("threads", std::to_string(options.threads));
+  if (configured.ok() && !options.memory_limit.empty()) configured = set("memory_limit", options.memory_limit);
+  if (configured.ok() && !options.temp_directory.empty()) configured = set("temp_directory", options.temp_directory);
+  if (!configured.ok()) {
     duckdb_destroy_config(&config);
-    return Status::InvalidArgument("invalid DuckDB engine option (threads or memory_limit)");
+    return configured;
   }
   duckdb_database database;
   char* error = nullptr;
@@ -187,14 +204,31 @@ Result<std::unique_ptr<Database>> Database::Open(const EngineOptions& options) {
     std::string message = error ? error : "unknown error";
     duckdb_free(error);
     duckdb_destroy_config(&config);
-    return Status::Internal("cannot open DuckDB: " + message);
+    // A memory_limit DuckDB cannot parse fails here, not in duckdb_set_config.
+    return Status::InvalidArgument("cannot open DuckDB: " + message);
   }
   duckdb_destroy_config(&config);
   std::unique_ptr<Database> opened(new Database(database));
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> setup, opened->Connect());
+  // Defaults for every later connection. TimeZone: literals without a zone mean
+  // UTC whatever $TZ is. The metadata cache: Delta data files never change once
+  // written, so a footer read to plan a scan is reused when the scan runs.
+  RETURN_IF_ERROR(setup->Execute("SET GLOBAL TimeZone = 'UTC'"));
+  RETURN_IF_ERROR(setup->Execute("SET GLOBAL parquet_metadata_cache = true"));
   // The ta_* indicator functions go into the system catalog, which every later
   // connection (the CLI's, a lake's) shares.
-  ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, opened->Connect());
-  RETURN_IF_ERROR(analytics::RegisterIndicatorFunctions(connection->raw()));
+  RETURN_IF_ERROR(analytics::RegisterIndicatorFunctions(setup->raw()));
+  if (options.sandbox) {
+    // DuckDB takes the allowed files only once running, and only before
+    // external access is switched off; the lock then freezes every setting.
+    auto list = [](const std::vector<std::string>& items) {
+      return "[" + SqlQuoteList(std::set<std::string>(items.begin(), items.end())) + "]";
+    };
+    RETURN_IF_ERROR(setup->Execute("SET allowed_directories = " + list(options.sandbox->directories)));
+    RETURN_IF_ERROR(setup->Execute("SET allowed_paths = " + list(options.sandbox->paths)));
+    RETURN_IF_ERROR(setup->Execute("SET enable_external_access = false"));
+    RETURN_IF_ERROR(setup->Execute("SET lock_configuration = true"));
+  }
   return opened;
 }
 
@@ -203,13 +237,7 @@ Result<std::unique_ptr<Connection>> Database::Connect() {
   if (duckdb_connect(database_, &connection) != DuckDBSuccess) {
     return Status::Internal("cannot connect to DuckDB");
   }
-  auto wrapped = std::make_unique<Connection>(connection);
-  // Every connection sees UTC whatever $TZ is: literals without a zone mean UTC.
-  RETURN_IF_ERROR(wrapped->Execute("SET TimeZone='UTC'"));
-  // Delta data files never change once written: a footer read to plan a scan
-  // (which columns each file has) is reused when the scan runs.
-  RETURN_IF_ERROR(wrapped->Execute("SET GLOBAL parquet_metadata_cache = true"));
-  return wrapped;
+  return std::make_unique<Connection>(connection);
 }
 
 }  // namespace finlake::engine

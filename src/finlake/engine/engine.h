@@ -19,9 +19,21 @@
 
 namespace finlake::engine {
 
+// What a sandboxed database may touch (DESIGN.md "The SQL front end", the second
+// wall behind the query rewrite): DuckDB refuses every other file, extensions
+// cannot be installed or loaded, and no setting can change after opening.
+// DuckDB may also write where it may read: the rewrite stage keeps writes out.
+struct Sandbox {
+  std::vector<std::string> directories;  // Absolute; everything below each.
+  std::vector<std::string> paths;        // Single files (e.g. a query's output file).
+};
+
 struct EngineOptions {
   int threads = 0;                 // 0: DuckDB's default (all cores).
   std::string memory_limit;        // e.g. "4GB"; empty: DuckDB's default (80% of RAM).
+  std::string temp_directory;      // Where queries spill past the memory limit; empty: DuckDB's ./.tmp.
+  std::optional<Sandbox> sandbox;  // Unset: the engine reads and writes anywhere. The
+                                   // temp directory is always open to it.
 };
 
 class Connection;
@@ -68,6 +80,8 @@ class Connection {
       const std::string& sql, std::vector<std::string>* column_names = nullptr);
   // Column names and DuckDB type names of a query's result, without running it.
   [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> Describe(const std::string& sql);
+  // The kind of statement `sql` is (prepared, not run); an error when it does not bind.
+  [[nodiscard]] Result<duckdb_statement_type> StatementType(const std::string& sql);
   void Interrupt() { duckdb_interrupt(connection_); }
   duckdb_connection raw() { return connection_; }
 
@@ -78,7 +92,8 @@ class Connection {
 class Database {
  public:
   // An in-memory database with TimeZone='UTC' (the Contracts' "Time") and the
-  // ta_* indicator functions (analytics/sql_functions.h) in its catalog.
+  // ta_* indicator functions (analytics/sql_functions.h) in its catalog; with
+  // options.sandbox, locked down to the files it names.
   [[nodiscard]] static Result<std::unique_ptr<Database>> Open(const EngineOptions& options = {});
   ~Database() { duckdb_close(&database_); }
   Database(const Database&) = delete;

@@ -257,6 +257,9 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
   if (!moved) return result;
   result.ran = true;
 
+  // The rewritten SELECT is staged and merged by the lake's own engine, where
+  // the output table is written; the sandboxed one only reads.
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, lake->database().Connect());
   std::string source = query.sql;
   bool incremental = model.mode == "incremental" && !full_rebuild && consumed.size() == result.inputs.size();
   if (incremental) {
@@ -275,7 +278,7 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
       // column is cheap, and on a daily append nearly every key changes anyway.
       ASSIGN_OR_RETURN(std::optional<std::string> changed,
                        ChangedRowsSql(*table, now, consumed[input], {model.incremental_key}, /*exact=*/false));
-      auto rows = changed ? engine->connection().Query("SELECT DISTINCT " + SqlIdentifier(model.incremental_key) +
+      auto rows = changed ? connection->Query("SELECT DISTINCT " + SqlIdentifier(model.incremental_key) +
                                                        "::VARCHAR FROM (" + *changed + ") WHERE " +
                                                        SqlIdentifier(model.incremental_key) + " IS NOT NULL")
                           : Result<std::unique_ptr<engine::QueryResult>>(Status::NotFound("no history"));
@@ -296,7 +299,7 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
     progress.push_back(delta::Txn{"finlake." + model.output + ":" + input, version, std::nullopt});
   }
   ASSIGN_OR_RETURN(ChangedRowsResult written,
-                   WriteChangedRows(lake, engine->connection(), model.output, source, model.keys,
+                   WriteChangedRows(lake, *connection, model.output, source, model.keys,
                                     /*replace_all=*/model.mode == "full", progress));
   result.rows_inserted = written.rows_inserted;
   result.rows_updated = written.rows_updated;

@@ -1,5 +1,6 @@
 #include "finlake/sql/lake.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -30,8 +31,33 @@ Result<std::unique_ptr<Lake>> Lake::Open(const std::string& dir, const LakeOptio
       RETURN_IF_ERROR(lake->storage_->MakeDirs(lake->dir_ + "/" + ns));
     }
   }
-  ASSIGN_OR_RETURN(lake->database_, engine::Database::Open(options.engine));
+  lake->engine_options_ = options.engine;
+  // Spills stay in the lake (DuckDB creates the folder on the first spill and
+  // removes it on close), not in whatever directory finlake was started from.
+  if (lake->engine_options_.temp_directory.empty()) lake->engine_options_.temp_directory = lake->dir_ + "/_tmp";
+  ASSIGN_OR_RETURN(lake->database_, engine::Database::Open(lake->engine_options_));
   return lake;
+}
+
+Result<std::shared_ptr<engine::Database>> Lake::QueryDatabase(const std::vector<std::string>& writable_paths) {
+  engine::Sandbox sandbox;
+  ASSIGN_OR_RETURN(std::vector<catalog::TableEntry> tables, catalog_->ListTables(std::nullopt));
+  for (const catalog::TableEntry& entry : tables) {
+    // The trailing slash: DuckDB matches by prefix, and /lake/a/b must not open /lake/a/bc.
+    std::string location = AbsoluteLocation(entry.location);
+    if (location.find("://") == std::string::npos) sandbox.directories.push_back(location + "/");
+  }
+  std::sort(sandbox.directories.begin(), sandbox.directories.end());
+  sandbox.paths = writable_paths;
+  if (query_database_ && sandbox.directories == query_sandbox_.directories && sandbox.paths == query_sandbox_.paths) {
+    return query_database_;
+  }
+  engine::EngineOptions options = engine_options_;
+  options.sandbox = sandbox;
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Database> opened, engine::Database::Open(options));
+  query_database_ = std::move(opened);
+  query_sandbox_ = std::move(sandbox);
+  return query_database_;
 }
 
 Result<catalog::TableEntry> Lake::Resolve(const std::string& qualified_name) {
@@ -48,9 +74,10 @@ std::string Lake::AbsoluteLocation(const std::string& location) const {
   return relative ? dir_ + "/" + location : location;
 }
 
-Result<std::unique_ptr<table::Table>> Lake::OpenTable(const std::string& qualified_name) {
+Result<std::unique_ptr<table::Table>> Lake::OpenTable(const std::string& qualified_name,
+                                                      engine::Database* database) {
   ASSIGN_OR_RETURN(catalog::TableEntry entry, Resolve(qualified_name));
-  auto table = table::Table::Open(storage_.get(), database_.get(), entry.location);
+  auto table = table::Table::Open(storage_.get(), database ? database : database_.get(), entry.location);
   if (!table.ok()) return table.status().WithContext(entry.QualifiedName());
   return table;
 }

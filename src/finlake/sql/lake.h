@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "finlake/catalog/catalog.h"
 #include "finlake/engine/engine.h"
@@ -25,13 +26,21 @@ class Lake {
   const std::string& dir() const { return dir_; }
   catalog::Catalog& catalog() { return *catalog_; }
   Storage& storage() { return *storage_; }
+  // The engine for finlake's own work (writes, maintenance, ingestion).
   engine::Database& database() { return *database_; }
+  // The engine for user SQL: sandboxed to the folders of the catalog's tables
+  // and to `writable_paths` (engine::Sandbox). Reused while the catalog's tables
+  // and the paths stay the same; opened anew when they change.
+  [[nodiscard]] Result<std::shared_ptr<engine::Database>> QueryDatabase(
+      const std::vector<std::string>& writable_paths = {});
 
   // The catalog entry, its location made absolute.
   [[nodiscard]] Result<catalog::TableEntry> Resolve(const std::string& qualified_name);
   // A catalog location as a path: managed tables are stored relative to the lake.
   std::string AbsoluteLocation(const std::string& location) const;
-  [[nodiscard]] Result<std::unique_ptr<table::Table>> OpenTable(const std::string& qualified_name);
+  // `database` reads the table's files: the lake's own engine unless given.
+  [[nodiscard]] Result<std::unique_ptr<table::Table>> OpenTable(const std::string& qualified_name,
+                                                                engine::Database* database = nullptr);
   // Creates the Delta table at <lake>/<namespace>/<table> and registers it.
   [[nodiscard]] Result<std::unique_ptr<table::Table>> CreateTable(const std::string& qualified_name,
                                                                   const table::CreateSpec& spec,
@@ -46,6 +55,9 @@ class Lake {
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<engine::Database> database_;
+  engine::EngineOptions engine_options_;
+  std::shared_ptr<engine::Database> query_database_;
+  engine::Sandbox query_sandbox_;  // What query_database_ was opened with.
 };
 
 }  // namespace finlake::sql

@@ -1,6 +1,7 @@
 #include "finlake/sql/query_engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <climits>
 #include <functional>
@@ -196,15 +197,29 @@ bool IsQueryKeyword(const std::string& keyword) {
 
 }  // namespace
 
-Result<std::unique_ptr<QueryEngine>> QueryEngine::Create(Lake* lake) {
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, lake->database().Connect());
-  return std::unique_ptr<QueryEngine>(new QueryEngine(lake, std::move(connection)));
+Result<std::unique_ptr<QueryEngine>> QueryEngine::Create(Lake* lake, const std::vector<std::string>& writable_paths) {
+  std::unique_ptr<QueryEngine> engine(new QueryEngine(lake, writable_paths));
+  RETURN_IF_ERROR(engine->Reconnect());
+  return engine;
+}
+
+Status QueryEngine::Reconnect() {
+  ASSIGN_OR_RETURN(std::shared_ptr<engine::Database> database, lake_->QueryDatabase(writable_paths_));
+  if (database == database_) return Status::Ok();
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, database->Connect());
+  open_tables_.clear();  // They read through the old engine.
+  connection_ = std::move(connection);
+  database_ = std::move(database);
+  return Status::Ok();
 }
 
 Result<std::vector<PreparedQuery>> QueryEngine::Prepare(const std::string& sql) {
+  RETURN_IF_ERROR(Reconnect());
   std::vector<PreparedQuery> prepared;
   for (const std::string& statement : SplitStatements(sql)) {
+    const auto start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(PreparedQuery query, PrepareOne(statement));
+    query.prepare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     prepared.push_back(std::move(query));
   }
   if (prepared.empty()) return Status::InvalidArgument("no SQL statement given");
@@ -232,6 +247,11 @@ Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
   ASSIGN_OR_RETURN(auto text, connection_->Query("SELECT json_deserialize_sql(" + SqlQuote(tree.dump()) + "::JSON)"));
   query.sql = (explain ? (analyze ? "EXPLAIN ANALYZE " : "EXPLAIN ") : "") + text->GetString(0, 0);
   query.explain = explain;
+  // Fail closed: whatever the rewrite produced must still be a query.
+  ASSIGN_OR_RETURN(duckdb_statement_type type, connection_->StatementType(query.sql));
+  if (type != DUCKDB_STATEMENT_TYPE_SELECT && type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+    return Status::InvalidArgument("only SELECT and EXPLAIN run in `finlake sql`; this statement is not a query");
+  }
   return query;
 }
 
@@ -354,7 +374,7 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
   std::string qualified = ToLower(schema) + "." + ToLower(name);
   auto it = open_tables_.find(qualified);
   if (it == open_tables_.end()) {
-    ASSIGN_OR_RETURN(std::unique_ptr<table::Table> opened, lake_->OpenTable(qualified));
+    ASSIGN_OR_RETURN(std::unique_ptr<table::Table> opened, lake_->OpenTable(qualified, database_.get()));
     it = open_tables_.emplace(qualified, std::move(opened)).first;
   }
   table::Table& table = *it->second;

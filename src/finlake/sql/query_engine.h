@@ -41,21 +41,28 @@ struct PreparedQuery {
   std::string sql;                  // The rewritten statement DuckDB runs.
   std::vector<TableRead> reads;
   bool explain = false;
+  double prepare_seconds = 0;       // Rewriting it: snapshots loaded, files pruned.
 };
 
 class QueryEngine {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<QueryEngine>> Create(Lake* lake);
+  // Queries run in the lake's sandboxed engine (Lake::QueryDatabase), which may
+  // also write `writable_paths` (an output file the caller COPYs a result to).
+  [[nodiscard]] static Result<std::unique_ptr<QueryEngine>> Create(Lake* lake,
+                                                                   const std::vector<std::string>& writable_paths = {});
 
-  // Splits `sql` into statements and rewrites each.
+  // Splits `sql` into statements and rewrites each; a table added to the lake
+  // since the last call is visible.
   [[nodiscard]] Result<std::vector<PreparedQuery>> Prepare(const std::string& sql);
   [[nodiscard]] Result<std::unique_ptr<engine::QueryResult>> Run(const PreparedQuery& query);
   engine::Connection& connection() { return *connection_; }
   void Interrupt() { connection_->Interrupt(); }
 
  private:
-  QueryEngine(Lake* lake, std::unique_ptr<engine::Connection> connection)
-      : lake_(lake), connection_(std::move(connection)) {}
+  QueryEngine(Lake* lake, std::vector<std::string> writable_paths) : lake_(lake), writable_paths_(std::move(writable_paths)) {}
+  // Connects to the lake's current query engine: a table created since the last
+  // call widens the sandbox, which means a new engine (Lake::QueryDatabase).
+  [[nodiscard]] Status Reconnect();
   [[nodiscard]] Result<PreparedQuery> PrepareOne(const std::string& statement);
   [[nodiscard]] Status RewriteNode(nlohmann::json& node, std::vector<std::string>& ctes, PreparedQuery& out);
   [[nodiscard]] Result<nlohmann::json> ReplacementFor(const nlohmann::json& base_table, PreparedQuery& out);
@@ -65,6 +72,8 @@ class QueryEngine {
   [[nodiscard]] Result<nlohmann::json> Serialize(const std::string& select_sql);
 
   Lake* lake_;
+  std::vector<std::string> writable_paths_;
+  std::shared_ptr<engine::Database> database_;  // Outlives the connection and tables below.
   std::unique_ptr<engine::Connection> connection_;
   std::map<std::string, std::unique_ptr<table::Table>> open_tables_;
   // Table reference node -> the conjuncts that may prune it (set by CollectPruning).
