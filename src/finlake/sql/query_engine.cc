@@ -241,11 +241,13 @@ Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
   std::vector<std::string> ctes;
   // pending_ is keyed by node address: entries must not outlive this tree.
   pending_.clear();
+  scans_.clear();
   Status rewritten = RewriteNode(tree, ctes, query);
   pending_.clear();
   RETURN_IF_ERROR(rewritten);
   ASSIGN_OR_RETURN(auto text, connection_->Query("SELECT json_deserialize_sql(" + SqlQuote(tree.dump()) + "::JSON)"));
-  query.sql = (explain ? (analyze ? "EXPLAIN ANALYZE " : "EXPLAIN ") : "") + text->GetString(0, 0);
+  ASSIGN_OR_RETURN(std::string select, SubstituteScans(text->GetString(0, 0)));
+  query.sql = (explain ? (analyze ? "EXPLAIN ANALYZE " : "EXPLAIN ") : "") + select;
   query.explain = explain;
   // Fail closed: whatever the rewrite produced must still be a query.
   ASSIGN_OR_RETURN(duckdb_statement_type type, connection_->StatementType(query.sql));
@@ -253,6 +255,19 @@ Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
     return Status::InvalidArgument("only SELECT and EXPLAIN run in `finlake sql`; this statement is not a query");
   }
   return query;
+}
+
+Result<std::string> QueryEngine::SubstituteScans(std::string sql) const {
+  for (const auto& [token, scan] : scans_) {
+    // The token is a fresh random name: it occurs once, where the table was.
+    size_t at = sql.find(token);
+    if (at == std::string::npos || sql.find(token, at + token.size()) != std::string::npos) {
+      return Status::Internal("query rewrite: a table's scan has no single place in the rewritten SQL");
+    }
+    sql.replace(at, token.size(), "(" + scan + ")");
+  }
+  scans_.clear();
+  return sql;
 }
 
 Result<json> QueryEngine::Serialize(const std::string& select_sql) {
@@ -375,9 +390,9 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
   auto it = open_tables_.find(qualified);
   if (it == open_tables_.end()) {
     ASSIGN_OR_RETURN(std::unique_ptr<table::Table> opened, lake_->OpenTable(qualified, database_.get()));
-    it = open_tables_.emplace(qualified, std::move(opened)).first;
+    it = open_tables_.emplace(qualified, OpenedTable{std::move(opened), {}}).first;
   }
-  table::Table& table = *it->second;
+  table::Table& table = *it->second.table;
 
   std::optional<int64_t> version;
   const json& at = base_table.contains("at_clause") ? base_table["at_clause"] : json();
@@ -408,8 +423,9 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
       return Status::InvalidArgument(qualified + ": unknown AT unit '" + unit + "' (use VERSION or TIMESTAMP)");
     }
   }
-  auto snapshot = table.Load(version);
-  if (!snapshot.ok()) return snapshot.status().WithContext(qualified);
+  auto loaded = SnapshotOf(it->second, version);
+  if (!loaded.ok()) return loaded.status().WithContext(qualified);
+  const delta::Snapshot* snapshot = &(*loaded)->snapshot;
   // Files the WHERE conjuncts rule out are not scanned (file_skipping.h: only
   // files no matching row can be in). A conjunct on a column the table lacks, or
   // with a literal of another kind than the column, prunes nothing.
@@ -422,23 +438,56 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
       predicates.push_back({field->name, conjunct.op, conjunct.values});
     }
     if (!predicates.empty()) {
-      auto selected = table::SelectFiles(*snapshot, predicates);
+      if (!(*loaded)->stats) (*loaded)->stats = table::ParseStats(*snapshot);
+      auto selected = table::SelectFiles(*snapshot, predicates, &*(*loaded)->stats);
       if (selected.ok()) scan_options.files = std::move(*selected);
     }
   }
-  ASSIGN_OR_RETURN(std::string scan_sql, table.ScanSql(*snapshot, scan_options));
-  ASSIGN_OR_RETURN(json scan_tree, Serialize(scan_sql));
   const auto total = static_cast<int64_t>(snapshot->files.size());
   out.reads.push_back(TableRead{qualified, snapshot->version,
                                 scan_options.files ? static_cast<int64_t>(scan_options.files->size()) : total, total});
+  // The scan's SQL goes in after the tree is turned back into text (SubstituteScans):
+  // a table reference named by a random token marks the place. Putting the scan
+  // into the tree instead would serialise and deserialise every file path.
+  std::string& scan_sql = (*loaded)->scans[scan_options.files];
+  if (scan_sql.empty()) {
+    ASSIGN_OR_RETURN(scan_sql, table.ScanSql(*snapshot, scan_options));
+    if ((*loaded)->scans.size() > kScansKept) (*loaded)->scans.clear();  // Crude, and rare.
+  }
+  std::string token = "__finlake_scan_" + NewUuid();
+  std::replace(token.begin(), token.end(), '-', '_');
+  scans_.emplace_back(token, scan_sql);
   std::string alias = Text(base_table, "alias");
-  json replacement = {{"type", "SUBQUERY"},
+  json replacement = {{"type", "BASE_TABLE"},
                       {"alias", alias.empty() ? name : alias},
                       {"sample", base_table.value("sample", json())},
                       {"query_location", base_table.value("query_location", json())},
-                      {"subquery", scan_tree["statements"][0]},
+                      {"schema_name", ""},
+                      {"table_name", token},
+                      {"catalog_name", ""},
                       {"column_name_alias", base_table.value("column_name_alias", json::array())}};
   return replacement;
+}
+
+Result<std::shared_ptr<QueryEngine::LoadedSnapshot>> QueryEngine::SnapshotOf(OpenedTable& opened,
+                                                                           std::optional<int64_t> version) {
+  int64_t wanted = 0;
+  if (version) {
+    wanted = *version;
+  } else {
+    ASSIGN_OR_RETURN(wanted, opened.table->log().LatestVersion());
+  }
+  if (auto hit = opened.snapshots.find(wanted); hit != opened.snapshots.end()) return hit->second;
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, opened.table->Load(wanted));
+  auto loaded = std::make_shared<LoadedSnapshot>();
+  loaded->snapshot = std::move(snapshot);
+  opened.snapshots[wanted] = loaded;
+  while (opened.snapshots.size() > kSnapshotsKept) {
+    auto oldest = opened.snapshots.begin();
+    if (oldest->first == wanted) ++oldest;
+    opened.snapshots.erase(oldest);
+  }
+  return loaded;
 }
 
 Result<std::unique_ptr<engine::QueryResult>> QueryEngine::Run(const PreparedQuery& query) {

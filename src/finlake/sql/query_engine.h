@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,14 +71,36 @@ class QueryEngine {
   // prune, the conjuncts that could apply (pending_).
   void CollectPruning(const nlohmann::json& select_node);
   [[nodiscard]] Result<nlohmann::json> Serialize(const std::string& select_sql);
+  // Puts each table's scan (scans_) where its token stands in `sql`.
+  [[nodiscard]] Result<std::string> SubstituteScans(std::string sql) const;
+
+  // A snapshot the engine loaded, with its files' stats parsed on first use.
+  struct LoadedSnapshot {
+    delta::Snapshot snapshot;
+    std::optional<table::ParsedStats> stats;
+    // Scan SQL by the files pruning kept (nullopt: all of them).
+    std::map<std::optional<std::vector<size_t>>, std::string> scans;
+  };
+  static constexpr size_t kScansKept = 64;
+  // A table the engine has read and its snapshots by version: a version's
+  // snapshot never changes, so a query of the latest version reloads nothing
+  // unless a commit came since (one listing of _delta_log tells).
+  struct OpenedTable {
+    std::unique_ptr<table::Table> table;
+    std::map<int64_t, std::shared_ptr<LoadedSnapshot>> snapshots;
+  };
+  static constexpr size_t kSnapshotsKept = 4;  // Per table; the oldest go first.
+  [[nodiscard]] Result<std::shared_ptr<LoadedSnapshot>> SnapshotOf(OpenedTable& opened, std::optional<int64_t> version);
 
   Lake* lake_;
   std::vector<std::string> writable_paths_;
   std::shared_ptr<engine::Database> database_;  // Outlives the connection and tables below.
   std::unique_ptr<engine::Connection> connection_;
-  std::map<std::string, std::unique_ptr<table::Table>> open_tables_;
+  std::map<std::string, OpenedTable> open_tables_;
   // Table reference node -> the conjuncts that may prune it (set by CollectPruning).
   std::map<const nlohmann::json*, std::vector<PruningConjunct>> pending_;
+  // (token, scan SQL) of each table reference the statement being rewritten replaced.
+  mutable std::vector<std::pair<std::string, std::string>> scans_;
 };
 
 }  // namespace finlake::sql

@@ -1,5 +1,6 @@
 #include "finlake/table/file_skipping.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -205,7 +206,29 @@ bool RangeMayMatch(const Bounds& bounds, ColumnPredicate::Op op, const std::vect
 
 }  // namespace
 
-Result<std::vector<size_t>> SelectFiles(const delta::Snapshot& snapshot, const std::vector<ColumnPredicate>& conjunction) {
+namespace {
+
+json ParseFileStats(const delta::AddFile& file) {
+  json stats;
+  if (file.stats) stats = json::parse(*file.stats, nullptr, false);
+  if (stats.is_discarded() || !stats.is_object()) stats = json::object();
+  return stats;
+}
+
+}  // namespace
+
+ParsedStats ParseStats(const delta::Snapshot& snapshot) {
+  ParsedStats parsed;
+  parsed.reserve(snapshot.files.size());
+  for (const delta::AddFile& file : snapshot.files) parsed.push_back(ParseFileStats(file));
+  return parsed;
+}
+
+Result<std::vector<size_t>> SelectFiles(const delta::Snapshot& snapshot, const std::vector<ColumnPredicate>& conjunction,
+                                        const ParsedStats* parsed) {
+  if (parsed != nullptr && parsed->size() != snapshot.files.size()) {
+    return Status::Internal("file skipping: parsed stats of another snapshot");
+  }
   struct Prepared {
     const ColumnPredicate* predicate;
     std::string name;  // The schema's spelling.
@@ -244,12 +267,15 @@ Result<std::vector<size_t>> SelectFiles(const delta::Snapshot& snapshot, const s
     prepared.push_back(std::move(p));
   }
 
+  const bool needs_stats =
+      std::any_of(prepared.begin(), prepared.end(), [](const Prepared& p) { return !p.partition; });
   std::vector<size_t> selected;
   for (size_t i = 0; i < snapshot.files.size(); ++i) {
     const delta::AddFile& file = snapshot.files[i];
-    json stats;
-    if (file.stats) stats = json::parse(*file.stats, nullptr, false);
-    if (stats.is_discarded() || !stats.is_object()) stats = json::object();
+    // Partition predicates alone need no stats.
+    json own;
+    if (parsed == nullptr && needs_stats) own = ParseFileStats(file);
+    const json& stats = parsed != nullptr ? (*parsed)[i] : own;
     bool may_match = true;
     for (const Prepared& p : prepared) {
       ColumnPredicate::Op op = p.predicate->op;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "finlake/core/status.h"
 #include "finlake/delta/snapshot.h"
 
@@ -27,10 +29,17 @@ struct ColumnPredicate {
   std::vector<std::string> values;
 };
 
+// The stats of each of a snapshot's files parsed (an empty object where a file
+// has none or they do not parse): for callers that select from one snapshot
+// again and again, so the JSON is parsed once.
+using ParsedStats = std::vector<nlohmann::json>;
+ParsedStats ParseStats(const delta::Snapshot& snapshot);
+
 // Indexes into snapshot.files of the files that may match every predicate.
 // InvalidArgument when a predicate names no column of the table or a literal does
-// not parse as the column's type.
+// not parse as the column's type. `stats`, when given, is ParseStats(snapshot).
 [[nodiscard]] Result<std::vector<size_t>> SelectFiles(const delta::Snapshot& snapshot,
-                                                      const std::vector<ColumnPredicate>& conjunction);
+                                                      const std::vector<ColumnPredicate>& conjunction,
+                                                      const ParsedStats* stats = nullptr);
 
 }  // namespace finlake::table

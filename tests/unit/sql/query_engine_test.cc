@@ -58,6 +58,33 @@ TEST_F(QueryEngineTest, ResolvesTablesJoinsAndVersions) {
   EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT * FROM silver.prices WHERE close > 1)"), "1");
 }
 
+TEST_F(QueryEngineTest, ALaterCommitIsSeenAndOlderVersionsStayAsTheyWere) {
+  // The engine keeps the snapshots it loaded: a commit since must still show.
+  EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices"), "2");
+  auto table = lake_->OpenTable("silver.prices");
+  ASSERT_TRUE(table.ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE((*table)->Append("SELECT 'C' AS symbol, 3.0 AS close").ok());
+  EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices"), "8");
+  auto prepared = engine_->Prepare("SELECT * FROM silver.prices WHERE symbol = 'C'");
+  ASSERT_TRUE(prepared.ok());
+  EXPECT_EQ((*prepared)[0].reads[0].version, 8);
+  // More versions than the engine keeps, each still the rows it had.
+  for (int version = 1; version <= 8; ++version) {
+    EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices AT (VERSION => " + std::to_string(version) + ")"),
+              std::to_string(version));
+  }
+  EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices VERSION AS OF 2 a JOIN silver.prices VERSION AS OF 8 b "
+                 "USING (symbol)"),
+            "2");
+  // A table created after the engine: its folder joins the sandbox.
+  table::CreateSpec spec;
+  spec.schema.fields = {{"x", delta::DataType::Primitive("long"), true, json::object()}};
+  auto created = lake_->CreateTable("gold.later", spec, "test");
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE((*created)->Append("SELECT 5::BIGINT AS x").ok());
+  EXPECT_EQ(Cell("SELECT sum(x) FROM gold.later"), "5");
+}
+
 TEST_F(QueryEngineTest, RefusesWhatIsNotALakeSelect) {
   for (std::string sql : {"DELETE FROM silver.prices", "CREATE TABLE x (a INT)", "COPY (SELECT 1) TO '/tmp/x.csv'",
                           "SELECT * FROM read_parquet('/etc/passwd')", "SELECT * FROM prices", "SELECT * FROM silver.nope",
