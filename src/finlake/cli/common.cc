@@ -232,13 +232,16 @@ int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options) 
       std::vector<bool> numeric;
       std::string sql = query.sql;
       if (!query.explain) {
-        auto columns = (*engine)->connection().Describe(query.sql);
-        if (!columns.ok()) return stopped(columns.status());
-        for (const auto& [name, type] : *columns) numeric.push_back(IsNumericTypeName(type));
         sql = AsTextSql(query.sql);
-        // The table format shows a bounded number of rows: fetch no more (the
-        // text of a 100M-row result would not fit in memory).
-        if (format == OutputFormat::kTable) sql += " LIMIT " + std::to_string(limits::kTableFormatRowsMax + 1);
+        if (format == OutputFormat::kTable) {
+          // Which columns to right-align (a second bind: only the table format needs it).
+          auto columns = (*engine)->connection().Describe(query.sql);
+          if (!columns.ok()) return stopped(columns.status());
+          for (const auto& [name, type] : *columns) numeric.push_back(IsNumericTypeName(type));
+          // The table format shows a bounded number of rows: fetch no more (the
+          // text of a 100M-row result would not fit in memory).
+          sql += " LIMIT " + std::to_string(limits::kTableFormatRowsMax + 1);
+        }
       }
       auto result = (*engine)->connection().Query(sql);
       if (!result.ok()) return stopped(result.status());

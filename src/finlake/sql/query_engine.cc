@@ -7,9 +7,11 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "finlake/core/strings.h"
 #include "finlake/sql/time_travel.h"
+#include "finlake/sql/utc_calendar.h"
 
 namespace finlake::sql {
 
@@ -237,24 +239,66 @@ Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
     if (std::optional<std::string> refusal = Refusal(keyword)) return Status::InvalidArgument(*refusal);
   }
   ASSIGN_OR_RETURN(json tree, Serialize(inner));
+  const std::string prefix = explain ? (analyze ? "EXPLAIN ANALYZE " : "EXPLAIN ") : "";
+  auto query = Rewrite(tree, prefix, /*utc_fast_path=*/true);
+  if (!query.ok() && utc_calls_ > 0) {
+    // The calendar fast path is an optimisation: a statement it breaks runs as typed.
+    auto plain = Rewrite(tree, prefix, /*utc_fast_path=*/false);
+    if (plain.ok()) return plain;
+  }
+  return query;
+}
+
+Result<PreparedQuery> QueryEngine::Rewrite(json tree, const std::string& prefix, bool utc_fast_path) {
   PreparedQuery query;
   std::vector<std::string> ctes;
   // pending_ is keyed by node address: entries must not outlive this tree.
   pending_.clear();
   scans_.clear();
+  scopes_.clear();
+  utc_fast_path_ = utc_fast_path;
+  utc_calls_ = 0;
   Status rewritten = RewriteNode(tree, ctes, query);
   pending_.clear();
   RETURN_IF_ERROR(rewritten);
   ASSIGN_OR_RETURN(auto text, connection_->Query("SELECT json_deserialize_sql(" + SqlQuote(tree.dump()) + "::JSON)"));
   ASSIGN_OR_RETURN(std::string select, SubstituteScans(text->GetString(0, 0)));
-  query.sql = (explain ? (analyze ? "EXPLAIN ANALYZE " : "EXPLAIN ") : "") + select;
-  query.explain = explain;
+  query.sql = prefix + select;
+  query.explain = !prefix.empty();
   // Fail closed: whatever the rewrite produced must still be a query.
   ASSIGN_OR_RETURN(duckdb_statement_type type, connection_->StatementType(query.sql));
   if (type != DUCKDB_STATEMENT_TYPE_SELECT && type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
     return Status::InvalidArgument("only SELECT and EXPLAIN run in `finlake sql`; this statement is not a query");
   }
   return query;
+}
+
+Result<std::string> QueryEngine::ExpressionName(const json& expression) {
+  if (select_template_.is_null()) {
+    ASSIGN_OR_RETURN(select_template_, Serialize("SELECT 1"));
+  }
+  json statement = select_template_;
+  statement["statements"][0]["node"]["select_list"] = json::array({expression});
+  ASSIGN_OR_RETURN(auto text, connection_->Query("SELECT json_deserialize_sql(" + SqlQuote(statement.dump()) + "::JSON)"));
+  std::string name = text->GetString(0, 0);
+  return StartsWith(name, "SELECT ") ? name.substr(7) : name;
+}
+
+bool QueryEngine::IsTimestampInScope(const json& column_ref) const {
+  if (scopes_.empty() || !column_ref.contains("column_names")) return false;
+  const Scope& scope = scopes_.back();
+  const json& names = column_ref["column_names"];
+  if (names.size() == 1 && names[0].is_string()) {
+    // Unqualified: only when the FROM is this one table.
+    return scope.from_items == 1 && scope.tables.size() == 1 &&
+           scope.tables[0].second.count(ToLower(names[0].get<std::string>())) > 0;
+  }
+  if (names.size() == 2 && names[0].is_string() && names[1].is_string()) {
+    for (const auto& [qualifier, columns] : scope.tables) {
+      if (qualifier == ToLower(names[0].get<std::string>())) return columns.count(ToLower(names[1].get<std::string>())) > 0;
+    }
+  }
+  return false;
 }
 
 Result<std::string> QueryEngine::SubstituteScans(std::string sql) const {
@@ -335,13 +379,17 @@ Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, Prep
     return Status::Ok();
   }
   if (!node.is_object()) return Status::Ok();
-  if (Text(node, "type") == "SELECT_NODE") CollectPruning(node);
   size_t scope = ctes.size();
   // CTE names are in scope for the node that declares them and everything below it.
   if (auto it = node.find("cte_map"); it != node.end() && it->is_object() && it->contains("map")) {
     for (const json& entry : (*it)["map"]) {
       if (entry.contains("key") && entry["key"].is_string()) ctes.push_back(ToLower(entry["key"].get<std::string>()));
     }
+  }
+  if (Text(node, "type") == "SELECT_NODE") {
+    Status status = RewriteSelect(node, ctes, out);
+    ctes.resize(scope);
+    return status;
   }
   if (Text(node, "type") == "BASE_TABLE" && node.contains("table_name")) {
     std::string schema = Text(node, "schema_name");
@@ -371,6 +419,51 @@ Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, Prep
   }
   for (auto& [key, child] : node.items()) RETURN_IF_ERROR(RewriteNode(child, ctes, out));
   ctes.resize(scope);
+  if (utc_fast_path_ &&
+      RewriteUtcCalendarCall(node, [this](const json& column) { return IsTimestampInScope(column); })) {
+    ++utc_calls_;
+  }
+  return Status::Ok();
+}
+
+Status QueryEngine::RewriteSelect(json& node, std::vector<std::string>& ctes, PreparedQuery& out) {
+  CollectPruning(node);
+  // The FROM clause's items: lake tables register themselves (ReplacementFor).
+  Scope scope;
+  std::function<void(const json&)> count = [&](const json& ref) {
+    const std::string type = Text(ref, "type");
+    if (type == "JOIN") {
+      if (ref.contains("left")) count(ref["left"]);
+      if (ref.contains("right")) count(ref["right"]);
+    } else if (type != "EMPTY" && !type.empty()) {
+      ++scope.from_items;
+    }
+  };
+  if (node.contains("from_table")) count(node["from_table"]);
+  // A select-list expression without an alias is named after its text, which the
+  // rewrite changes: it keeps the name it had as typed.
+  std::vector<std::pair<size_t, json>> unnamed;
+  if (auto list = node.find("select_list"); list != node.end() && list->is_array()) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const json& item = (*list)[i];
+      const std::string kind = Text(item, "class");
+      if (Text(item, "alias").empty() && kind != "STAR" && kind != "COLUMN_REF") unnamed.emplace_back(i, item);
+    }
+  }
+  scopes_.push_back(std::move(scope));
+  Status status = Status::Ok();
+  for (auto& [key, child] : node.items()) {
+    status = RewriteNode(child, ctes, out);
+    if (!status.ok()) break;
+  }
+  scopes_.pop_back();
+  RETURN_IF_ERROR(status);
+  for (const auto& [index, original] : unnamed) {
+    json& item = node["select_list"][index];
+    if (item == original) continue;
+    ASSIGN_OR_RETURN(std::string name, ExpressionName(original));
+    item["alias"] = name;
+  }
   return Status::Ok();
 }
 
@@ -442,6 +535,14 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
       auto selected = table::SelectFiles(*snapshot, predicates, &*(*loaded)->stats);
       if (selected.ok()) scan_options.files = std::move(*selected);
     }
+  }
+  if (!scopes_.empty()) {
+    std::set<std::string> timestamps;
+    for (const delta::StructField& field : snapshot->schema.fields) {
+      if (field.type.Name() == "timestamp") timestamps.insert(ToLower(field.name));
+    }
+    std::string qualifier = Text(base_table, "alias");
+    scopes_.back().tables.emplace_back(ToLower(qualifier.empty() ? name : qualifier), std::move(timestamps));
   }
   const auto total = static_cast<int64_t>(snapshot->files.size());
   out.reads.push_back(TableRead{qualified, snapshot->version,

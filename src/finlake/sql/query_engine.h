@@ -11,6 +11,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,7 +66,16 @@ class QueryEngine {
   // call widens the sandbox, which means a new engine (Lake::QueryDatabase).
   [[nodiscard]] Status Reconnect();
   [[nodiscard]] Result<PreparedQuery> PrepareOne(const std::string& statement);
+  // The rewrite of one statement's tree into the SQL DuckDB runs; `prefix` is
+  // "" or EXPLAIN [ANALYZE]; `utc_fast_path`: rewrite calendar calls (utc_calendar.h).
+  [[nodiscard]] Result<PreparedQuery> Rewrite(nlohmann::json tree, const std::string& prefix, bool utc_fast_path);
   [[nodiscard]] Status RewriteNode(nlohmann::json& node, std::vector<std::string>& ctes, PreparedQuery& out);
+  [[nodiscard]] Status RewriteSelect(nlohmann::json& node, std::vector<std::string>& ctes, PreparedQuery& out);
+  // Whether a COLUMN_REF names a `timestamp` column of a lake table in the FROM
+  // of the SELECT being rewritten.
+  bool IsTimestampInScope(const nlohmann::json& column_ref) const;
+  // The column name DuckDB gives an unaliased select-list expression: its text.
+  [[nodiscard]] Result<std::string> ExpressionName(const nlohmann::json& expression);
   [[nodiscard]] Result<nlohmann::json> ReplacementFor(const nlohmann::json& base_table, PreparedQuery& out);
   // Notes, for each table reference of a SELECT node's FROM that its WHERE may
   // prune, the conjuncts that could apply (pending_).
@@ -99,6 +109,16 @@ class QueryEngine {
   std::map<std::string, OpenedTable> open_tables_;
   // Table reference node -> the conjuncts that may prune it (set by CollectPruning).
   std::map<const nlohmann::json*, std::vector<PruningConjunct>> pending_;
+  // Per SELECT being rewritten, innermost last: how many items its FROM has, and
+  // each lake table's qualifier with its `timestamp` columns (lower case).
+  struct Scope {
+    int from_items = 0;
+    std::vector<std::pair<std::string, std::set<std::string>>> tables;
+  };
+  std::vector<Scope> scopes_;
+  bool utc_fast_path_ = true;
+  int utc_calls_ = 0;                    // Calendar calls the last Rewrite changed.
+  nlohmann::json select_template_;       // "SELECT 1" serialised (ExpressionName).
   // (token, scan SQL) of each table reference the statement being rewritten replaced.
   mutable std::vector<std::pair<std::string, std::string>> scans_;
 };
