@@ -679,8 +679,10 @@ Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot, const ScanOp
   // ever cast to the table's types.
   bool uniform = chosen.size() > 1 && EveryFileHoldsEveryColumn(snapshot, chosen) &&
                  FileHasTableTypes(snapshot, paths[0]);
+  // One file has nothing to unite.
+  const bool union_by_name = !uniform && chosen.size() > 1;
   std::string scan = "read_parquet([" + Join(quoted, ", ") + "]" + (joined ? ", filename=true" : "") +
-                     ", hive_partitioning=false" + (uniform ? "" : ", union_by_name=true") + ")";
+                     ", hive_partitioning=false" + (union_by_name ? ", union_by_name=true" : "") + ")";
   // Which data columns the files hold: a column added later is null in older
   // files, and one no file holds must not be named in the scan. The files' stats
   // usually prove every column present; otherwise DuckDB reads every footer.
