@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """finlake benchmarks, each run side by side with its peer (see bench/README.md).
 
-    .venv/bin/python bench/run.py [--size smoke|full] [--only append|log|ingest|optimize|merge|zorder|indicators|pipeline] [--repeats N]
+    .venv/bin/python bench/run.py [--size smoke|full] [--only append|log|ingest|optimize|merge|zorder|indicators|pipeline|scan|sql] [--repeats N]
 
 1. append: `finlake import` of daily bars from a Parquet file into a Delta table
    (whole process, rows/s) against DuckDB 1.4.4 `COPY ... TO parquet` of the same
@@ -19,6 +19,14 @@
 6. pipeline (bench/pipeline_bench.py, issue 5): `finlake models run` on a cached
    bronze history (full), after one more session (incremental) and with
    --full-rebuild; daily and 1-minute bars. No peer: absolute figures.
+7. scan (bench/scan_bench.py, W4): full-scan aggregates and selective queries
+   (symbol = X, 1-hour windows) over a Z-ordered Delta table with `finlake sql`,
+   files scanned of the table's, against DuckDB read_parquet over the table's
+   files (a glob) and delta_scan, and finlake with the file pruning defeated.
+8. sql (bench/sql_bench.py, W3): time-series queries (1-min OHLCV, latest per
+   symbol, VWAP per symbol and day, a 1-hour range of one symbol, trades ASOF JOIN
+   quotes) through `finlake sql` against raw DuckDB on the same Parquet files,
+   ClickHouse 18.16 and PostgreSQL 15; hot and cold.
 
 Prints a table (finlake, peer, ratio) and writes bench/out/results.json. Exits 1
 when any run failed (a command's exit status, a wrong row or file count, an
@@ -45,6 +53,8 @@ import gen_bars  # noqa: E402
 import indicators_bench  # noqa: E402
 import maintenance_bench  # noqa: E402
 import pipeline_bench  # noqa: E402
+import scan_bench  # noqa: E402
+import sql_bench  # noqa: E402
 
 SIZES = {
     "smoke": {"rows": 200_000, "commits": 300, "log_repeat": 10, "ingest_symbols": 20, "ingest_years": 2,
@@ -61,7 +71,13 @@ SIZES = {
                             "end": "2024-12-31"},
                            {"name": "minute", "symbols": 2, "interval": "1m", "start": "2024-12-23",
                             "end": "2024-12-31"}],
-              "pipeline_repeats": 1},
+              "pipeline_repeats": 1,
+              # Scans (bench/scan_bench.py, W4): ticks Z-ordered by (symbol, ts), several selective queries.
+              "scan_rows": 200_000, "scan_symbols": 200, "scan_target_bytes": 64 << 10, "scan_params": 2,
+              "scan_hot": 3, "scan_repeats": 1,
+              # Time-series SQL (bench/sql_bench.py, W3): quotes and trades generated once and cached.
+              "sql_quotes": 200_000, "sql_trades": 10_000, "sql_symbols": 50, "sql_hot_runs": 3,
+              "sql_process_runs": 1, "sql_pg_hot_runs": 1, "sql_peer_timeout": 30},
     "full": {"rows": 10_000_000, "commits": 10_000, "log_repeat": 5, "ingest_symbols": 500, "ingest_years": 10,
              "optimize_rows": 10_000_000, "optimize_files": 10_000, "merge_rows": 50_000_000,
              "merge_source_rows": 1_000, "zorder_rows": 50_000_000, "zorder_target_bytes": 4 << 20,
@@ -73,7 +89,11 @@ SIZES = {
                            "end": "2024-12-31"},
                           {"name": "minute", "symbols": 100, "interval": "1m", "start": "2024-01-02",
                            "end": "2024-12-31"}],
-             "pipeline_repeats": 3},
+             "pipeline_repeats": 3,
+             "scan_rows": 100_000_000, "scan_symbols": 5_000, "scan_target_bytes": 5 << 20, "scan_params": 5,
+             "scan_hot": 5, "scan_repeats": 3,
+             "sql_quotes": 20_000_000, "sql_trades": 1_000_000, "sql_symbols": 500, "sql_hot_runs": 5,
+             "sql_process_runs": 3, "sql_pg_hot_runs": 1, "sql_peer_timeout": 300},
 }
 
 MAINTENANCE = ("optimize", "merge", "zorder")  # bench/maintenance_bench.py
@@ -427,6 +447,8 @@ def print_table(results):
     rows += maintenance_bench.table_rows(results)
     rows += indicators_bench.table_rows(results)
     rows += pipeline_bench.table_rows(results)
+    rows += scan_bench.table_rows(results)
+    rows += sql_bench.table_rows(results)
     for r in results.get("log", []):
         peer = r["deltalake"]
         rows.append((f"{r['name'].replace('_', ' ')}, {r['commits']:,} commits", fmt_ms(r["finlake"]["median_ms"]),
@@ -470,11 +492,12 @@ def cpu_model():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
-    parser.add_argument("--only", choices=["append", "log", "ingest", *MAINTENANCE, "indicators", "pipeline"],
-                        help="run one benchmark")
+    parser.add_argument("--only", help="run one benchmark",
+                        choices=["append", "log", "ingest", *MAINTENANCE, "indicators", "pipeline", "scan", "sql"])
     parser.add_argument("--repeats", type=int,
-                        help="runs per side (median): append 3; optimize, merge, indicators and pipeline 3 at "
-                             "full size, 1 at smoke; zorder 1")
+                        help="runs per side (median): append 3; optimize, merge, indicators, pipeline and scan 3 at "
+                             "full size, 1 at smoke; zorder 1; sql: hot runs after the cold one, 5 at full "
+                             "size, 3 at smoke")
     parser.add_argument("--log-repeat", type=int, help="Load() repeats for the log benchmark (median)")
     parser.add_argument("--out", default=os.path.join(BENCH_DIR, "out"), help="results and scratch directory")
     parser.add_argument("--keep", action="store_true", help="keep the scratch tables and lakes")
@@ -487,7 +510,9 @@ def main():
                            "merge": args.repeats or size["maintenance_repeats"],
                            "zorder": args.repeats or 1}  # Z-order at full size takes minutes per side.
     other_repeats = {"indicators": args.repeats or size["maintenance_repeats"],
-                     "pipeline": args.repeats or size["pipeline_repeats"]}
+                     "pipeline": args.repeats or size["pipeline_repeats"],
+                     "scan": args.repeats or size["scan_repeats"],
+                     "sql": args.repeats or size["sql_hot_runs"]}
     args.repeats = args.repeats or 3
     out_dir = os.path.abspath(args.out)
     work = os.path.join(out_dir, "work", args.size)
@@ -537,7 +562,9 @@ def main():
             except Exception as error:  # A failed run is reported, never hidden.
                 results["failures"].append(f"{name}: {type(error).__name__}: {error}")
         for name, runner in (("indicators", indicators_bench.run_indicators),
-                             ("pipeline", pipeline_bench.run_pipeline)):
+                             ("pipeline", pipeline_bench.run_pipeline),
+                             ("scan", scan_bench.run_scan),
+                             ("sql", sql_bench.run_sql)):
             if args.only not in (None, name):
                 continue
             log(f"{name} benchmark, {other_repeats[name]} run(s)")
