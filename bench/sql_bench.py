@@ -51,6 +51,8 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
 SCRIPTS = os.path.join(ROOT, "scripts")
+sys.path.insert(0, BENCH_DIR)
+from maintenance_bench import median, ratio  # noqa: E402
 SESSIONS, SESSION_US, FIRST_OPEN = 5, 23_400_000_000, "2024-03-04 14:30:00"
 CACHE_FORMAT = 1  # bump when the data or the peers' loading changes
 TIMING = re.compile(r"run time: ([0-9.]+) s \(prepare ([0-9.]+) s, execute ([0-9.]+) s\)")
@@ -120,18 +122,6 @@ def sh(cmd, what, timeout=3600, env=None, stdin=None):
     if proc.returncode != 0:
         raise SqlError(f"{what}: exit status {proc.returncode}: {(proc.stderr.strip() or proc.stdout.strip())[-1500:]}")
     return wall, proc.stdout, proc.stderr
-
-
-def median(values):
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    n = len(values)
-    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
-
-
-def ratio(peer, ours):
-    return peer / ours if peer and ours else None
 
 
 def parse_row(line):
