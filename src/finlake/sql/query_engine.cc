@@ -301,7 +301,7 @@ bool QueryEngine::IsTimestampInScope(const json& column_ref) const {
   return false;
 }
 
-Result<std::string> QueryEngine::SubstituteScans(std::string sql) const {
+Result<std::string> QueryEngine::SubstituteScans(std::string sql) {
   for (const auto& [token, scan] : scans_) {
     // The token is a fresh random name: it occurs once, where the table was.
     size_t at = sql.find(token);

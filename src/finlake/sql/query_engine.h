@@ -82,7 +82,7 @@ class QueryEngine {
   void CollectPruning(const nlohmann::json& select_node);
   [[nodiscard]] Result<nlohmann::json> Serialize(const std::string& select_sql);
   // Puts each table's scan (scans_) where its token stands in `sql`.
-  [[nodiscard]] Result<std::string> SubstituteScans(std::string sql) const;
+  [[nodiscard]] Result<std::string> SubstituteScans(std::string sql);
 
   // A snapshot the engine loaded, with its files' stats parsed on first use.
   struct LoadedSnapshot {
@@ -120,7 +120,7 @@ class QueryEngine {
   int utc_calls_ = 0;                    // Calendar calls the last Rewrite changed.
   nlohmann::json select_template_;       // "SELECT 1" serialised (ExpressionName).
   // (token, scan SQL) of each table reference the statement being rewritten replaced.
-  mutable std::vector<std::pair<std::string, std::string>> scans_;
+  std::vector<std::pair<std::string, std::string>> scans_;
 };
 
 }  // namespace finlake::sql
