@@ -70,15 +70,40 @@ TEST_F(UtcCalendarTest, RewrittenCallsGiveWhatIcuGivesInUtc) {
       "date_trunc('minute', ts)", "date_trunc('day', ts)", "date_trunc('week', ts)", "date_trunc('month', ts)",
       "date_trunc('quarter', ts)", "date_trunc('year', ts)", "time_bucket(INTERVAL '5 minutes', ts)",
       "time_bucket(INTERVAL '1 day', ts)", "time_bucket(INTERVAL '7 days', ts)",
-      "time_bucket(INTERVAL '1 month', ts)", "typeof(date_trunc('hour', ts))"};
+      "time_bucket(INTERVAL '1 month', ts)", "typeof(date_trunc('hour', ts))",
+      // Fixed-width grids in integer arithmetic, with and without an offset from the epoch.
+      "date_trunc('hour', ts)", "date_trunc('second', ts)", "date_trunc('milliseconds', ts)",
+      "date_trunc('us', ts)", "date_trunc('m', ts)", "time_bucket(INTERVAL '1 minute', ts)",
+      "time_bucket(INTERVAL '7 minutes', ts)", "time_bucket(INTERVAL '26 hours', ts)",
+      "time_bucket(INTERVAL '2 weeks 3 days', ts)", "time_bucket(INTERVAL '1 hour 30 minutes 250 ms', ts)",
+      "time_bucket('13 seconds'::INTERVAL, ts)", "typeof(time_bucket(INTERVAL '1 minute', ts))",
+      // Not a fixed grid: the TIMESTAMP path.
+      "time_bucket(INTERVAL '1 year', ts)", "time_bucket(INTERVAL '1.5 hours', ts)",
+      "time_bucket(INTERVAL '00:05:00', ts)"};
   for (const std::string& expression : expressions) {
     const std::string select = "SELECT label, ts::VARCHAR, (" + expression + ")::VARCHAR AS v FROM ";
     auto [fast, fast_sql] = Rows(select + "silver.times ORDER BY ALL");
     auto [plain, plain_sql] = Rows(select + "(SELECT * FROM silver.times) AS s ORDER BY ALL");
-    EXPECT_NE(fast_sql.find("make_timestamp(epoch_us("), std::string::npos) << expression << " was not rewritten";
-    EXPECT_EQ(plain_sql.find("make_timestamp(epoch_us("), std::string::npos) << expression;
+    EXPECT_NE(fast_sql.find("epoch_us("), std::string::npos) << expression << " was not rewritten";
+    EXPECT_EQ(plain_sql.find("epoch_us("), std::string::npos) << expression;
     EXPECT_EQ(fast, plain) << expression;
     EXPECT_GT(fast.size(), 2000u * 10) << expression;
+  }
+}
+
+TEST_F(UtcCalendarTest, FixedWidthGridsUseIntegerArithmetic) {
+  for (const char* grid : {"date_trunc('minute', ts)", "date_trunc('week', ts)",
+                                  "time_bucket(INTERVAL '5 minutes', ts)", "time_bucket(INTERVAL '26 hours', ts)"}) {
+    auto [rows, sql] = Rows(std::string("SELECT ") + grid + " FROM silver.times");
+    EXPECT_NE(sql.find("CASE "), std::string::npos) << grid << ": " << sql;
+    EXPECT_EQ(sql.find("make_timestamp("), std::string::npos) << grid << ": " << sql;
+  }
+  for (const char* calendar : {"date_trunc('month', ts)", "time_bucket(INTERVAL '1 month', ts)",
+                                      "time_bucket(INTERVAL '2 hours 1 month', ts)", "time_bucket(INTERVAL '-5 minutes', ts)",
+                                      "time_bucket(INTERVAL '0 minutes', ts)", "time_bucket(INTERVAL '500 days', ts)", "time_bucket(INTERVAL '1 day 2 hours', ts)"}) {
+    auto prepared = engine_->Prepare(std::string("SELECT ") + calendar + " FROM silver.times");
+    ASSERT_TRUE(prepared.ok()) << calendar << ": " << prepared.status().ToString();
+    EXPECT_EQ((*prepared)[0].sql.find("CASE "), std::string::npos) << calendar << ": " << (*prepared)[0].sql;
   }
 }
 
