@@ -72,6 +72,43 @@ Result<duckdb_statement_type> Connection::StatementType(const std::string& sql) 
   return type;
 }
 
+Result<std::unique_ptr<PreparedStatement>> Connection::Prepare(const std::string& sql) {
+  duckdb_prepared_statement prepared;
+  if (duckdb_prepare(connection_, sql.c_str(), &prepared) != DuckDBSuccess) {
+    Status status = EngineError(duckdb_prepare_error(prepared));
+    duckdb_destroy_prepare(&prepared);
+    return status;
+  }
+  return std::make_unique<PreparedStatement>(prepared);
+}
+
+Result<std::unique_ptr<QueryResult>> PreparedStatement::Run(const std::vector<std::string>& parameters) {
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    if (duckdb_bind_varchar_length(statement_, i + 1, parameters[i].data(), parameters[i].size()) != DuckDBSuccess) {
+      return Status::InvalidArgument("cannot bind parameter $" + std::to_string(i + 1));
+    }
+  }
+  duckdb_result result;
+  if (duckdb_execute_prepared(statement_, &result) != DuckDBSuccess) {
+    Status status = EngineError(duckdb_result_error(&result));
+    duckdb_destroy_result(&result);
+    return status;
+  }
+  return std::make_unique<QueryResult>(result);
+}
+
+Result<int64_t> Connection::StatementCount(const std::string& sql) {
+  duckdb_extracted_statements extracted;
+  const idx_t count = duckdb_extract_statements(connection_, sql.c_str(), &extracted);
+  Result<int64_t> result = static_cast<int64_t>(count);
+  if (count == 0) {
+    const char* error = duckdb_extract_statements_error(extracted);
+    if (error != nullptr) result = EngineError(error);
+  }
+  duckdb_destroy_extracted(&extracted);
+  return result;
+}
+
 namespace {
 
 std::string ReadString(duckdb_vector vector, idx_t row) {

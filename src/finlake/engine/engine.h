@@ -62,6 +62,21 @@ class QueryResult {
   duckdb_result result_;
 };
 
+// A statement prepared once, run with text parameters ($1, $2, ...): no parse
+// or bind per run (a SELECT f('<literal>') parses the literal every time).
+class PreparedStatement {
+ public:
+  explicit PreparedStatement(duckdb_prepared_statement statement) : statement_(statement) {}
+  ~PreparedStatement() { duckdb_destroy_prepare(&statement_); }
+  PreparedStatement(const PreparedStatement&) = delete;
+  PreparedStatement& operator=(const PreparedStatement&) = delete;
+
+  [[nodiscard]] Result<std::unique_ptr<QueryResult>> Run(const std::vector<std::string>& parameters);
+
+ private:
+  duckdb_prepared_statement statement_;
+};
+
 class Connection {
  public:
   explicit Connection(duckdb_connection connection) : connection_(connection) {}
@@ -80,8 +95,14 @@ class Connection {
       const std::string& sql, std::vector<std::string>* column_names = nullptr);
   // Column names and DuckDB type names of a query's result, without running it.
   [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> Describe(const std::string& sql);
+  // `sql` prepared for repeated runs; it must not outlive this connection.
+  [[nodiscard]] Result<std::unique_ptr<PreparedStatement>> Prepare(const std::string& sql);
   // The kind of statement `sql` is (prepared, not run); an error when it does not bind.
   [[nodiscard]] Result<duckdb_statement_type> StatementType(const std::string& sql);
+  // How many statements DuckDB's parser reads in `sql` (parsed only, about 30 us
+  // where a prepare binds and plans, about 1 ms on a Parquet scan); an error when
+  // it does not parse.
+  [[nodiscard]] Result<int64_t> StatementCount(const std::string& sql);
   void Interrupt() { duckdb_interrupt(connection_); }
   duckdb_connection raw() { return connection_; }
 

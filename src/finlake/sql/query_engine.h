@@ -106,6 +106,8 @@ class QueryEngine {
   std::vector<std::string> writable_paths_;
   std::shared_ptr<engine::Database> database_;  // Outlives the connection and tables below.
   std::unique_ptr<engine::Connection> connection_;
+  // json_serialize_sql / json_deserialize_sql on connection_, prepared once.
+  std::unique_ptr<engine::PreparedStatement> serialize_, deserialize_;
   std::map<std::string, OpenedTable> open_tables_;
   // Table reference node -> the conjuncts that may prune it (set by CollectPruning).
   std::map<const nlohmann::json*, std::vector<PruningConjunct>> pending_;

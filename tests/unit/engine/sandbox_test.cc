@@ -104,5 +104,28 @@ TEST(StatementTypeTest, NamesTheKindOfStatementWithoutRunningIt) {
   EXPECT_NE(bad.status().message().find("no_such_column"), std::string::npos);
 }
 
+TEST(StatementCountTest, ParsesWithoutBinding) {
+  auto database = Database::Open({}).value();
+  auto connection = database->Connect().value();
+  EXPECT_EQ(connection->StatementCount("SELECT no_such_column FROM no_such_table").value(), 1);
+  EXPECT_EQ(connection->StatementCount("SELECT 1; SELECT 2").value(), 2);
+  EXPECT_EQ(connection->StatementCount("SELECT ';' AS a /* ; */ -- ;").value(), 1);
+  auto bad = connection->StatementCount("SELEC 1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("syntax error"), std::string::npos) << bad.status().message();
+}
+
+TEST(PreparedStatementTest, RunsAgainWithNewTextParameters) {
+  auto database = Database::Open({}).value();
+  auto connection = database->Connect().value();
+  auto upper = connection->Prepare("SELECT upper($1::VARCHAR), length($2::VARCHAR)").value();
+  for (const std::string& text : {std::string("it's"), std::string(100000, 'x'), std::string("a\0b", 3)}) {
+    auto result = upper->Run({text, text}).value();
+    EXPECT_EQ(result->GetInt64(1, 0), static_cast<int64_t>(text.size()));
+  }
+  EXPECT_EQ(upper->Run({"abc", "abc"}).value()->GetString(0, 0), "ABC");
+  EXPECT_FALSE(connection->Prepare("SELECT FROM WHERE").ok());
+}
+
 }  // namespace
 }  // namespace finlake::engine
