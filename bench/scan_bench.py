@@ -7,7 +7,9 @@ The table: ROWS random ticks (symbol, ts, price, size, exchange; full: 100M rows
 5,000 symbols over 20 days) generated once into WORK/bars_ticks_<rows>_<symbols>.parquet,
 then each run `finlake import --create` and `finlake optimize --zorder symbol,ts
 --target-size T` into a fresh lake; the files the OPTIMIZE removed are deleted, so
-the table directory holds exactly the snapshot's files.
+the table directory holds exactly the snapshot's files. The same file is also
+imported as bench.ticks_raw and left as imported (random order): the layout before
+the Z-order, for delta.io's "7.5x faster with Z-order and skipping" comparison.
 
 Queries: two full-scan aggregates; selective ones (one symbol; one symbol and a
 1-hour window; a 1-hour window over all symbols), each for a few deterministic
@@ -15,7 +17,8 @@ symbols and windows. For each: finlake `sql --stats` (files scanned of the table
 the result, the wall time of the process), the same query repeated in one process
 (hot; `--timing` gives each statement's time when the binary has it), the same
 again with the predicate hidden from finlake's file pruning (`WHERE (...) OR
-false`: all files read), and DuckDB (peer_scan.py, a fresh process per run)
+false`: all files read), the same on bench.ticks_raw (3 hot repeats), and DuckDB
+(peer_scan.py, a fresh process per run)
 over `read_parquet('table/*.parquet')` and over the delta extension's `delta_scan`.
 finlake's answer must equal DuckDB's on the glob; slow ratios never fail.
 run.py calls run_scan; it returns (result, failures).
@@ -38,6 +41,7 @@ sys.path.insert(0, BENCH_DIR)
 import maintenance_bench as mb  # noqa: E402  (sh, duck, live_files, parse_optimize, ...)
 
 TABLE = "bench.ticks"
+RAW_TABLE = "bench.ticks_raw"  # The same rows as imported: no Z-order, the "before" of the layout.
 PEER = os.path.join(BENCH_DIR, "peer_scan.py")
 START = datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
 SPAN_HOURS = 20 * 24
@@ -96,6 +100,8 @@ def build_table(finlake, work, source, target):
     mb.sh([finlake, "--lake", lake, "init"], "finlake init")
     mb.sh([finlake, "--lake", lake, "create-namespace", "bench"], "finlake create-namespace")
     import_s, out, _, _ = mb.sh([finlake, "--lake", lake, "import", TABLE, source, "--create"], "finlake import")
+    mb.sh([finlake, "--lake", lake, "import", RAW_TABLE, source, "--create"], "finlake import (unclustered copy)")
+    raw_files = len(mb.live_files(os.path.join(lake, "bench", "ticks_raw")))
     zorder_s, out, _, zorder_cpu = mb.sh([finlake, "--lake", lake, "optimize", TABLE, "--zorder", "symbol,ts",
                                           "--target-size", mb.size_arg(target)], "finlake optimize --zorder")
     layout = mb.parse_optimize(out)
@@ -116,7 +122,8 @@ def build_table(finlake, work, source, target):
     sizes = sorted(live.values())
     return lake, table_dir, {"import_seconds": import_s, "zorder_seconds": zorder_s, "zorder_cpu_seconds": zorder_cpu,
                              "files": len(live), "bytes": sum(sizes), "median_file_bytes": sizes[len(sizes) // 2],
-                             "optimize_output": out.strip(), "pre_optimize_files_deleted": removed}
+                             "optimize_output": out.strip(), "pre_optimize_files_deleted": removed,
+                             "unclustered_files": raw_files}
 
 
 def parameters(kind, count, symbols, seed=4):
@@ -216,6 +223,7 @@ def run_scan(finlake, work, size, repeats):
             instances.append({"query": name, "kind": kind, "param": label,
                               "sql": template.format(t=TABLE, where=where),
                               "noskip_sql": template.format(t=TABLE, where=f"({where}) OR false") if where else None,
+                              "unclustered_sql": template.format(t=RAW_TABLE, where=where) if where else None,
                               "peer_sql": template.format(t="{t}", where=where), "runs": []})
     for i in range(repeats):
         for inst in instances:  # The sides interleave, so drift hits them alike.
@@ -223,6 +231,11 @@ def run_scan(finlake, work, size, repeats):
             if inst["noskip_sql"]:
                 run["noskip"] = finlake_query(finlake, lake, inst["noskip_sql"], hot, timing,
                                               table["files"])
+                # The same query on the rows as imported (whole-table row groups
+                # of random symbols and times: nothing to skip); fewer repeats, as
+                # each reads the whole table.
+                run["unclustered"] = finlake_query(finlake, lake, inst["unclustered_sql"], min(hot, 3), timing,
+                                                   table["unclustered_files"])
             explain = inst["kind"] != "full" and i == 0
             for mode, key in (("glob", "duckdb"), ("delta", "delta_scan")):
                 run[key] = duckdb_query(mode, table_dir, inst["peer_sql"], hot, explain)
@@ -245,11 +258,10 @@ def check(inst, rows, failures, peer_errors):
     what = f"scan: {inst['query']} {inst['param']}".rstrip()
     duck = next((r["duckdb"] for r in inst["runs"] if "error" not in r["duckdb"]), None)
     for run in inst["runs"]:
-        for side in ("finlake", "noskip"):
+        for side, how in (("finlake", ""), ("noskip", " without skipping"), ("unclustered", " unclustered")):
             r = run.get(side)
             if r and duck and not same_rows(r["rows"], duck["rows"]):
-                failures.append(f"{what}: finlake{' without skipping' if side == 'noskip' else ''} answered "
-                                f"{r['rows']}, DuckDB on the glob {duck['rows']}")
+                failures.append(f"{what}: finlake{how} answered {r['rows']}, DuckDB on the glob {duck['rows']}")
         if run.get("noskip") and run["noskip"]["files_scanned"] != run["noskip"]["files_total"]:
             failures.append(f"{what}: the query without skipping read {run['noskip']['files_scanned']} of "
                             f"{run['noskip']['files_total']} files")
@@ -299,6 +311,10 @@ def summarise(name, kind, insts, rows):
                        "statement_s": fig("noskip", "statement_s")}
         s["skip_speedup_hot"] = mb.ratio(s["noskip"]["hot_s"], f_hot)
         s["skip_speedup_process"] = mb.ratio(s["noskip"]["process_s"], f_proc)
+        # Z-order and skipping together against the table as imported (delta.io's 7.5x).
+        s["unclustered"] = {"hot_s": fig("unclustered", "hot_s"), "process_s": fig("unclustered", "process_s"),
+                            "files_scanned": fig("unclustered", "files_scanned")}
+        s["layout_speedup_hot"] = mb.ratio(s["unclustered"]["hot_s"], f_hot)
     return s
 
 
@@ -332,6 +348,9 @@ def table_rows(results):
                          "duckdb read_parquet(glob)"))
             rows.append(("    same, finlake without skipping", "", _ms(q["noskip"]["hot_s"]),
                          _x(q["skip_speedup_hot"]), "finlake, WHERE (...) OR false"))
+            if q.get("unclustered", {}).get("hot_s") is not None:
+                rows.append(("    same, table as imported (no Z-order)", "", _ms(q["unclustered"]["hot_s"]),
+                             _x(q["layout_speedup_hot"]), f"finlake, {RAW_TABLE}"))
         rows.append(("    same, delta_scan", "", _ms(ds["hot_s"]), _x(q["ratio_hot_vs_delta_scan"]),
                      "duckdb delta extension"))
         rows.append(("    same, fresh process", _ms(f["process_s"]), _ms(d["first_process_s"]),

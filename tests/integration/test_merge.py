@@ -133,6 +133,33 @@ def test_zorder_narrows_file_ranges_and_reads_back_everywhere(new_lake, tmp_path
     assert_error(run_finlake(new_lake, "optimize", "gold.z", "--zorder", "nope"), "zorder column 'nope'")
 
 
+def test_sort_by_writes_files_in_key_order_and_reads_back_everywhere(new_lake, tmp_path):
+    source = tmp_path / "shuffled.parquet"
+    table = bars(100, 2000)
+    pq.write_table(table.take(pa.array(sorted(range(table.num_rows), key=lambda i: (i * 7919) % table.num_rows))),
+                   source)
+    run_finlake(new_lake, "import", "gold.s", source, "--create", check=True)
+    table_dir = new_lake / "gold" / "s"
+    before = finlake_read(new_lake, "SELECT * FROM gold.s", tmp_path / "before")
+    proc = run_finlake(new_lake, "optimize", "gold.s", "--sort-by", "symbol,d", "--target-size", "16KB", check=True)
+    assert ", sorted)" in proc.stdout, proc.stdout
+    dt = deltalake.DeltaTable(str(table_dir))
+    adds = pa.table(dt.get_add_actions(flatten=True)).to_pylist()
+    assert len(adds) >= 12, proc.stdout
+    # Files follow one another in symbol order (a symbol may continue into the next).
+    ranges = sorted((a["min.symbol"], a["max.symbol"]) for a in adds)
+    for earlier, later in zip(ranges, ranges[1:]):
+        assert earlier[1] <= later[0], (earlier, later)
+    assert max(sum(1 for a in adds if a["min.symbol"] <= s <= a["max.symbol"]) for s in ("S005", "S050")) <= 2
+    assert dt.history(1)[0]["operationParameters"]["sortBy"] == '["symbol","d"]'
+    ours = finlake_read(new_lake, "SELECT * FROM gold.s", tmp_path / "after")
+    assert_same_rows(ours, before, "sort-by keeps every row")
+    assert_same_rows(ours, dt.to_pyarrow_table(), "delta-rs after sort-by")
+    assert_error(run_finlake(new_lake, "optimize", "gold.s", "--sort-by", "nope"), "sort-by column 'nope'")
+    both = run_finlake(new_lake, "optimize", "gold.s", "--sort-by", "d", "--zorder", "symbol")
+    assert both.returncode != 0 and "--zorder excludes --sort-by" in both.stderr, both.stderr
+
+
 @pytest.mark.parametrize("operation", ["merge", "optimize"])
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_writer_stopped_inside_merge_and_optimize(new_lake, tmp_path, operation, point):

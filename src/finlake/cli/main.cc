@@ -171,7 +171,7 @@ int Main(int argc, char** argv) {
 
   auto* optimize_cmd = app.add_subcommand("optimize", "Compact small files (dataChange=false: concurrent appends go on)");
   std::string optimize_name, optimize_where;
-  std::string optimize_zorder;
+  std::string optimize_zorder, optimize_sort_by;
   int64_t optimize_target_bytes = int64_t{128} << 20;
   optimize_cmd->add_option("table", optimize_name, "namespace.table")->required();
   optimize_cmd->add_option("--where", optimize_where, "Only partitions matching this predicate over partition columns");
@@ -182,6 +182,11 @@ int Main(int argc, char** argv) {
   optimize_cmd->add_option("--zorder", optimize_zorder,
                            "ZORDER BY these columns (comma-separated): rewrite every file in Z-order so that "
                            "file skipping works on each of them");
+  optimize_cmd->add_option("--sort-by", optimize_sort_by,
+                           "Rewrite every file sorted by these columns (comma-separated), the first most significant: "
+                           "a query on the first column reads one or two files, one on a later column alone reads "
+                           "nearly all (--zorder serves each column alike)")
+      ->excludes("--zorder");
 
   auto* merge_cmd = app.add_subcommand("merge", "Upsert a file's rows on key columns: replace matched rows, insert the "
                                                 "rest; only files holding a matched key are rewritten");
@@ -531,6 +536,7 @@ int Main(int argc, char** argv) {
     options.target_file_bytes = optimize_target_bytes;
     options.where = optimize_where;
     options.zorder = SplitList(optimize_zorder);
+    options.sort_by = SplitList(optimize_sort_by);
     if (::isatty(STDERR_FILENO)) {
       options.progress = [](const std::string& step) { std::cerr << "optimize: " << step << "\n"; };
     }
@@ -541,7 +547,8 @@ int Main(int argc, char** argv) {
     } else {
       std::cout << "optimize: " << optimized->files_removed << " files (" << optimized->bytes_removed
                 << " bytes) rewritten into " << optimized->files_added << " (" << optimized->bytes_added << " bytes, "
-                << optimized->rows_written << " rows" << (options.zorder.empty() ? "" : ", Z-ordered")
+                << optimized->rows_written << " rows"
+                << (!options.zorder.empty() ? ", Z-ordered" : !options.sort_by.empty() ? ", sorted" : "")
                 << "), version " << optimized->version << "\n";
     }
     return 0;

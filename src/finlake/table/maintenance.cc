@@ -175,18 +175,23 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
   if (options.target_file_bytes <= 0) {
     return Status::InvalidArgument(root() + ": optimize target file size must be positive");
   }
-  for (const std::string& column : options.zorder) {
+  if (!options.zorder.empty() && !options.sort_by.empty()) {
+    return Status::InvalidArgument(root() + ": optimize takes zorder or sort-by columns, not both");
+  }
+  const bool layout = !options.zorder.empty() || !options.sort_by.empty();  // Every file is rewritten in order.
+  const char* layout_name = options.zorder.empty() ? "sort-by" : "zorder";
+  for (const std::string& column : options.zorder.empty() ? options.sort_by : options.zorder) {
     const StructField* field = snapshot.schema.Find(column);
     if (field == nullptr) {
-      return Status::InvalidArgument(root() + ": zorder column '" + column + "' is not in the table (columns: " +
-                                     ColumnList(snapshot.schema) + ")");
+      return Status::InvalidArgument(root() + ": " + layout_name + " column '" + column +
+                                     "' is not in the table (columns: " + ColumnList(snapshot.schema) + ")");
     }
     if (IsPartitionColumn(snapshot.metadata, column)) {
-      return Status::InvalidArgument(root() + ": zorder column '" + column +
+      return Status::InvalidArgument(root() + ": " + layout_name + " column '" + column +
                                      "' is a partition column; each file already holds one value of it");
     }
     if (field->type.IsNested()) {
-      return Status::InvalidArgument(root() + ": zorder column '" + column + "' has nested type " +
+      return Status::InvalidArgument(root() + ": " + layout_name + " column '" + column + "' has nested type " +
                                      field->type.Name() + ", which has no order");
     }
   }
@@ -208,12 +213,12 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
       admitted.insert(static_cast<size_t>((*matched)->GetInt64(0, row)));
     }
   }
-  // Candidates per partition: small files for bin-packing, every file for Z-order.
+  // Candidates per partition: small files for bin-packing, every file for a layout.
   std::map<std::string, std::vector<size_t>> by_partition;
   for (size_t i = 0; i < snapshot.files.size(); ++i) {
     const delta::AddFile& file = snapshot.files[i];
     if (!options.where.empty() && !admitted.count(i)) continue;
-    if (options.zorder.empty() && file.size >= options.target_file_bytes) continue;
+    if (!layout && file.size >= options.target_file_bytes) continue;
     std::string key;
     for (const auto& [column, value] : file.partition_values) key += column + "=" + value.value_or("\x01null") + "\x1f";
     by_partition[key].push_back(i);
@@ -226,9 +231,9 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
   delta::ReadSet read;
   int64_t now = SystemClock().NowMillis();
   size_t partitions = 0, done = 0;
-  for (const auto& [key, files] : by_partition) partitions += options.zorder.empty() && files.size() < 2 ? 0 : 1;
+  for (const auto& [key, files] : by_partition) partitions += !layout && files.size() < 2 ? 0 : 1;
   for (const auto& [key, files] : by_partition) {
-    if (options.zorder.empty() && files.size() < 2) continue;  // Nothing to pack together.
+    if (!layout && files.size() < 2) continue;  // Nothing to pack together.
     if (options.progress) {
       int64_t bytes = 0;
       for (size_t index : files) bytes += snapshot.files[index].size;
@@ -238,8 +243,14 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
     ScanOptions scan_options;
     scan_options.files = files;
     ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, scan_options));
-    std::string select = options.zorder.empty() ? "SELECT " + Join(data_columns, ", ") + " FROM (" + scan + ") AS t"
-                                                : ZOrderSql(scan, data_columns, options.zorder);
+    std::string select = "SELECT " + Join(data_columns, ", ") + " FROM (" + scan + ") AS t";
+    if (!options.zorder.empty()) {
+      select = ZOrderSql(scan, data_columns, options.zorder);
+    } else if (!options.sort_by.empty()) {
+      std::vector<std::string> keys;
+      for (const std::string& column : options.sort_by) keys.push_back(SqlIdentifier(column) + " NULLS FIRST");
+      select += " ORDER BY " + Join(keys, ", ");
+    }
     // Rows per target-sized file, from the input files' stats.
     int64_t input_rows = 0, input_bytes = 0;
     for (size_t index : files) {
@@ -258,13 +269,13 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
     }
     int64_t rows = 0;
     // Bin-packing keeps no order, and DuckDB writes faster (about 8% at 10M rows)
-    // when it need not keep one; Z-order output must stay in order. The setting
+    // when it need not keep one; Z-order and sorted output must stay in order. The setting
     // is global to the DuckDB database: a process that writes ordered data on
     // another connection at the same time must not share its database.
-    const bool unordered = options.zorder.empty();
+    const bool unordered = !layout;
     if (unordered) RETURN_IF_ERROR(connection_->Execute("SET preserve_insertion_order = false"));
     auto added_or = WritePartitionFiles(snapshot, snapshot.files[files.front()], select, options.target_file_bytes,
-                                        file_rows, &rows);
+                                        file_rows, &rows, /*ordered=*/layout);
     if (unordered) RETURN_IF_ERROR(connection_->Execute("RESET preserve_insertion_order"));
     ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, std::move(added_or));
     result.rows_written += rows;
@@ -289,6 +300,7 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
   commit.operation_parameters = {{"predicate", options.where.empty() ? "[]" : json::array({options.where}).dump()},
                                  {"zOrderBy", json(options.zorder).dump()},
                                  {"targetSize", std::to_string(options.target_file_bytes)}};
+  if (!options.sort_by.empty()) commit.operation_parameters["sortBy"] = json(options.sort_by).dump();
   commit.operation_metrics = {{"numRemovedFiles", std::to_string(result.files_removed)},
                               {"numAddedFiles", std::to_string(result.files_added)},
                               {"numRemovedBytes", std::to_string(result.bytes_removed)},

@@ -467,7 +467,7 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
                                                                const delta::AddFile& partition_of,
                                                                const std::string& select_sql, int64_t file_bytes,
                                                                std::optional<int64_t> file_rows,
-                                                               int64_t* rows_written) {
+                                                               int64_t* rows_written, bool ordered) {
   std::optional<std::string> local_root = storage_->LocalPath(root());
   if (!local_root) return Status::Unsupported(root() + ": DuckDB writes need a storage with local paths");
   // The partition's folder is the one its files already live in.
@@ -478,18 +478,44 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
   RETURN_IF_ERROR(storage_->MakeDirs(dir));
   // Files part-<uuid>-0, -1, ...: unique, and predictable for the writeback starter.
   std::string stem = "part-" + NewUuid() + "-";
-  std::string options = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS, OVERWRITE_OR_IGNORE, "
-                        "FILENAME_PATTERN '" + stem + "{i}', FILE_SIZE_BYTES " + std::to_string(file_bytes);
+  std::string format = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS";
   // DuckDB starts a new file only between row groups: files smaller than its
   // default row group (122,880 rows) need smaller row groups to come out near
   // the target size.
   if (file_rows && *file_rows < limits::kParquetRowGroupRowsDefault) {
-    options += ", ROW_GROUP_SIZE " + std::to_string(std::max<int64_t>(*file_rows / 2, limits::kParquetRowGroupRowsMin));
+    format += ", ROW_GROUP_SIZE " + std::to_string(std::max<int64_t>(*file_rows / 2, limits::kParquetRowGroupRowsMin));
   }
   Result<std::vector<std::vector<json>>> rows = Status::Internal("unset");
-  {
+  if (ordered && file_rows && *file_rows > 0) {
+    // DuckDB's COPY rotating files by FILE_SIZE_BYTES loses the order across
+    // files: now and then a row group from another thread's stretch of the
+    // sorted rows lands in a file, and its min/max spans most of the table. So
+    // the ordered rows are held in a temporary table (in insertion order, spilled
+    // past the memory limit) and each file is a COPY of its own stretch of rowids.
+    const std::string held = "__finlake_ordered_" + NewUuid().substr(0, 8);
+    RETURN_IF_ERROR(connection_->Execute("CREATE TEMP TABLE " + held + " AS " + select_sql)
+                        .WithContext(root() + ": ordering rows"));
+    auto count = connection_->Query("SELECT count(*) FROM " + held);
+    rows = count.ok() ? Result<std::vector<std::vector<json>>>(std::vector<std::vector<json>>{}) : count.status();
+    const int64_t total = count.ok() ? (*count)->GetInt64(0, 0) : 0;
     WritebackStarter writeback(dir, stem);
-    rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(dir) + " (" + options + ")");
+    for (int64_t start = 0, i = 0; rows.ok() && start < total; start += *file_rows, ++i) {
+      auto file = connection_->QueryJson("COPY (SELECT * FROM " + held + " WHERE rowid >= " + std::to_string(start) +
+                                         " AND rowid < " + std::to_string(start + *file_rows) + ") TO " +
+                                         SqlQuote(dir + "/" + stem + std::to_string(i) + ".parquet") + " (" + format +
+                                         ")");
+      if (!file.ok()) {
+        rows = file.status();
+      } else {
+        rows->insert(rows->end(), file->begin(), file->end());
+      }
+    }
+    (void)connection_->Execute("DROP TABLE IF EXISTS " + held);
+  } else {
+    WritebackStarter writeback(dir, stem);
+    rows = connection_->QueryJson("COPY (" + select_sql + ") TO " + SqlQuote(dir) + " (" + format +
+                                  ", OVERWRITE_OR_IGNORE, FILENAME_PATTERN '" + stem + "{i}', FILE_SIZE_BYTES " +
+                                  std::to_string(file_bytes) + ")");
   }
   if (!rows.ok()) return rows.status().WithContext(root() + ": writing data files");
   return AddsOfWrittenFiles(snapshot, *rows, dir, &partition_of.partition_values, rows_written);

@@ -77,6 +77,11 @@ struct OptimizeOptions {
   // the interleaved bits of these columns' ranks, so that files cover small
   // ranges of all of them at once and file skipping works on each.
   std::vector<std::string> zorder;
+  // SORT BY (instead of zorder): every file of each admitted partition is
+  // rewritten sorted by these columns, the first most significant, so that files
+  // cover small ranges of the first column (a query on it alone reads one or two
+  // files; one on a later column alone reads nearly all).
+  std::vector<std::string> sort_by;
   // Told before each partition is rewritten: "partition 3 of 40: 120 files, 4.1 MB".
   std::function<void(const std::string&)> progress;
 };
@@ -182,11 +187,13 @@ class Table {
   [[nodiscard]] Result<bool> AnyRowMatches(const delta::Snapshot& snapshot, const std::vector<delta::AddFile>& files,
                                            const std::string& predicate);
   // Writes the rows of `select_sql` (the table's data columns only) as files of
-  // about `file_bytes` (about `file_rows`, when known) each, in order, into the
-  // folder of one partition.
+  // about `file_bytes` (about `file_rows`, when known) each, into the folder of
+  // one partition. With `ordered` and `file_rows`, file i holds exactly rows
+  // i * file_rows ... of the SELECT's order (a layout: Z-order, sort-by); else
+  // DuckDB rotates files by size, which keeps the order only roughly.
   [[nodiscard]] Result<std::vector<delta::AddFile>> WritePartitionFiles(
       const delta::Snapshot& snapshot, const delta::AddFile& partition_of, const std::string& select_sql,
-      int64_t file_bytes, std::optional<int64_t> file_rows, int64_t* rows_written);
+      int64_t file_bytes, std::optional<int64_t> file_rows, int64_t* rows_written, bool ordered = false);
   [[nodiscard]] Result<std::vector<delta::AddFile>> WriteDataFiles(const delta::Snapshot& snapshot,
                                                                    const std::string& select_sql,
                                                                    int64_t* rows_written);

@@ -3,6 +3,7 @@
 // certain.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "finlake/table/table.h"
@@ -166,6 +167,45 @@ TEST_F(MergeTest, ZOrderKeepsRowsAndNarrowsFiles) {
   ASSERT_TRUE(table->Optimize(options).ok());
   ASSERT_EQ(steps.size(), 1u);
   EXPECT_EQ(steps[0].rfind("partition 1 of 1: ", 0), 0u) << steps[0];
+}
+
+TEST_F(MergeTest, SortByWritesFilesInKeyOrder) {
+  auto table = Create();
+  ASSERT_TRUE(table->Append("SELECT 'S' || lpad((i % 64)::VARCHAR, 2, '0') AS symbol, DATE '2020-01-01' + "
+                            "(i // 64)::INTEGER AS d, i::DOUBLE AS close, 'us' AS region FROM range(200000) t(i) "
+                            "ORDER BY hash(i)").ok());
+  OptimizeOptions options;
+  options.sort_by = {"symbol", "d"};
+  options.target_file_bytes = 64 << 10;
+  auto optimized = table->Optimize(options);
+  ASSERT_TRUE(optimized.ok()) << optimized.status().ToString();
+  EXPECT_EQ(optimized->rows_written, 200000);
+  auto snapshot = table->Load().value();
+  ASSERT_GE(snapshot.files.size(), 8u);
+  // Sorted by symbol first: the files' symbol ranges follow one another, each
+  // starting where the one before it ended (or one later), never overlapping more.
+  std::vector<std::pair<std::string, std::string>> ranges;
+  for (const auto& file : snapshot.files) {
+    json stats = json::parse(*file.stats);
+    EXPECT_FALSE(file.data_change);
+    ranges.emplace_back(stats["minValues"]["symbol"], stats["maxValues"]["symbol"]);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) EXPECT_LE(ranges[i - 1].second, ranges[i].first) << i;
+  auto sum = connection_->Query("SELECT count(*), sum(close) FROM (" + table->ScanSql(snapshot).value() + ")");
+  EXPECT_EQ((*sum)->GetInt64(0, 0), 200000);
+  EXPECT_EQ((*sum)->GetString(1, 0), "19999900000.0");
+  OptimizeOptions both;
+  both.sort_by = {"symbol"};
+  both.zorder = {"d"};
+  auto refused = table->Optimize(both);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("not both"), std::string::npos) << refused.status().message();
+  OptimizeOptions unknown;
+  unknown.sort_by = {"nope"};
+  refused = table->Optimize(unknown);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("sort-by column 'nope'"), std::string::npos) << refused.status().message();
 }
 
 TEST_F(MergeTest, DeleteConflictsWithAConcurrentAppendOfAMatchingRowOnly) {
