@@ -9,7 +9,9 @@ then each run `finlake import --create` and `finlake optimize --zorder symbol,ts
 --target-size T` into a fresh lake; the files the OPTIMIZE removed are deleted, so
 the table directory holds exactly the snapshot's files. The same file is also
 imported as bench.ticks_raw and left as imported (random order): the layout before
-the Z-order, for delta.io's "7.5x faster with Z-order and skipping" comparison.
+the Z-order, for delta.io's "7.5x faster with Z-order and skipping" comparison; and
+as bench.ticks_sorted, `optimize --sort-by symbol,ts`: the other layout (a symbol in
+one or two files, an hour in all of them).
 
 Queries: two full-scan aggregates; selective ones (one symbol; one symbol and a
 1-hour window; a 1-hour window over all symbols), each for a few deterministic
@@ -17,7 +19,8 @@ symbols and windows. For each: finlake `sql --stats` (files scanned of the table
 the result, the wall time of the process), the same query repeated in one process
 (hot; `--timing` gives each statement's time when the binary has it), the same
 again with the predicate hidden from finlake's file pruning (`WHERE (...) OR
-false`: all files read), the same on bench.ticks_raw (3 hot repeats), and DuckDB
+false`: all files read), the same on bench.ticks_raw (3 hot repeats) and on
+bench.ticks_sorted, and DuckDB
 (peer_scan.py, a fresh process per run)
 over `read_parquet('table/*.parquet')` and over the delta extension's `delta_scan`.
 finlake's answer must equal DuckDB's on the glob; slow ratios never fail.
@@ -42,6 +45,7 @@ import maintenance_bench as mb  # noqa: E402  (sh, duck, live_files, parse_optim
 
 TABLE = "bench.ticks"
 RAW_TABLE = "bench.ticks_raw"  # The same rows as imported: no Z-order, the "before" of the layout.
+SORTED_TABLE = "bench.ticks_sorted"  # The same rows, `optimize --sort-by symbol,ts`: the other layout.
 PEER = os.path.join(BENCH_DIR, "peer_scan.py")
 START = datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
 SPAN_HOURS = 20 * 24
@@ -102,6 +106,10 @@ def build_table(finlake, work, source, target):
     import_s, out, _, _ = mb.sh([finlake, "--lake", lake, "import", TABLE, source, "--create"], "finlake import")
     mb.sh([finlake, "--lake", lake, "import", RAW_TABLE, source, "--create"], "finlake import (unclustered copy)")
     raw_files = len(mb.live_files(os.path.join(lake, "bench", "ticks_raw")))
+    mb.sh([finlake, "--lake", lake, "import", SORTED_TABLE, source, "--create"], "finlake import (sorted copy)")
+    sort_s, _, _, _ = mb.sh([finlake, "--lake", lake, "optimize", SORTED_TABLE, "--sort-by", "symbol,ts",
+                             "--target-size", mb.size_arg(target)], "finlake optimize --sort-by")
+    sorted_files = len(mb.live_files(os.path.join(lake, "bench", "ticks_sorted")))
     zorder_s, out, _, zorder_cpu = mb.sh([finlake, "--lake", lake, "optimize", TABLE, "--zorder", "symbol,ts",
                                           "--target-size", mb.size_arg(target)], "finlake optimize --zorder")
     layout = mb.parse_optimize(out)
@@ -123,7 +131,7 @@ def build_table(finlake, work, source, target):
     return lake, table_dir, {"import_seconds": import_s, "zorder_seconds": zorder_s, "zorder_cpu_seconds": zorder_cpu,
                              "files": len(live), "bytes": sum(sizes), "median_file_bytes": sizes[len(sizes) // 2],
                              "optimize_output": out.strip(), "pre_optimize_files_deleted": removed,
-                             "unclustered_files": raw_files}
+                             "unclustered_files": raw_files, "sorted_files": sorted_files, "sort_seconds": sort_s}
 
 
 def parameters(kind, count, symbols, seed=4):
@@ -224,6 +232,7 @@ def run_scan(finlake, work, size, repeats):
                               "sql": template.format(t=TABLE, where=where),
                               "noskip_sql": template.format(t=TABLE, where=f"({where}) OR false") if where else None,
                               "unclustered_sql": template.format(t=RAW_TABLE, where=where) if where else None,
+                              "sorted_sql": template.format(t=SORTED_TABLE, where=where) if where else None,
                               "peer_sql": template.format(t="{t}", where=where), "runs": []})
     for i in range(repeats):
         for inst in instances:  # The sides interleave, so drift hits them alike.
@@ -236,6 +245,7 @@ def run_scan(finlake, work, size, repeats):
                 # each reads the whole table.
                 run["unclustered"] = finlake_query(finlake, lake, inst["unclustered_sql"], min(hot, 3), timing,
                                                    table["unclustered_files"])
+                run["sorted"] = finlake_query(finlake, lake, inst["sorted_sql"], hot, timing, table["sorted_files"])
             explain = inst["kind"] != "full" and i == 0
             for mode, key in (("glob", "duckdb"), ("delta", "delta_scan")):
                 run[key] = duckdb_query(mode, table_dir, inst["peer_sql"], hot, explain)
@@ -258,7 +268,8 @@ def check(inst, rows, failures, peer_errors):
     what = f"scan: {inst['query']} {inst['param']}".rstrip()
     duck = next((r["duckdb"] for r in inst["runs"] if "error" not in r["duckdb"]), None)
     for run in inst["runs"]:
-        for side, how in (("finlake", ""), ("noskip", " without skipping"), ("unclustered", " unclustered")):
+        for side, how in (("finlake", ""), ("noskip", " without skipping"), ("unclustered", " unclustered"),
+                          ("sorted", " on the sorted table")):
             r = run.get(side)
             if r and duck and not same_rows(r["rows"], duck["rows"]):
                 failures.append(f"{what}: finlake{how} answered {r['rows']}, DuckDB on the glob {duck['rows']}")
@@ -315,6 +326,11 @@ def summarise(name, kind, insts, rows):
         s["unclustered"] = {"hot_s": fig("unclustered", "hot_s"), "process_s": fig("unclustered", "process_s"),
                             "files_scanned": fig("unclustered", "files_scanned")}
         s["layout_speedup_hot"] = mb.ratio(s["unclustered"]["hot_s"], f_hot)
+        s["sorted"] = {"hot_s": fig("sorted", "hot_s"), "files_scanned": fig("sorted", "files_scanned"),
+                       "files_total": fig("sorted", "files_total")}
+        if s["sorted"]["files_scanned"] is not None and s["sorted"]["files_total"]:
+            s["sorted"]["files_pct"] = 100 * s["sorted"]["files_scanned"] / s["sorted"]["files_total"]
+        s["sorted_speedup_vs_unclustered_hot"] = mb.ratio(s["unclustered"]["hot_s"], s["sorted"]["hot_s"])
     return s
 
 
@@ -351,6 +367,11 @@ def table_rows(results):
             if q.get("unclustered", {}).get("hot_s") is not None:
                 rows.append(("    same, table as imported (no Z-order)", "", _ms(q["unclustered"]["hot_s"]),
                              _x(q["layout_speedup_hot"]), f"finlake, {RAW_TABLE}"))
+            srt = q.get("sorted", {})
+            if srt.get("hot_s") is not None:
+                rows.append((f"    same, sorted by (symbol, ts) ({srt['files_scanned']:g}/{srt['files_total']:g} files)",
+                             _ms(srt["hot_s"]), _ms(q["unclustered"]["hot_s"]),
+                             _x(q["sorted_speedup_vs_unclustered_hot"]), f"finlake {SORTED_TABLE} vs {RAW_TABLE}"))
         rows.append(("    same, delta_scan", "", _ms(ds["hot_s"]), _x(q["ratio_hot_vs_delta_scan"]),
                      "duckdb delta extension"))
         rows.append(("    same, fresh process", _ms(f["process_s"]), _ms(d["first_process_s"]),

@@ -189,8 +189,8 @@ class Table {
   // Writes the rows of `select_sql` (the table's data columns only) as files of
   // about `file_bytes` (about `file_rows`, when known) each, into the folder of
   // one partition. With `ordered` and `file_rows`, file i holds exactly rows
-  // i * file_rows ... of the SELECT's order (a layout: Z-order, sort-by); else
-  // DuckDB rotates files by size, which keeps the order only roughly.
+  // i * file_rows ... of the SELECT's order (optimize --sort-by); else DuckDB
+  // rotates files by size, which keeps the order only roughly.
   [[nodiscard]] Result<std::vector<delta::AddFile>> WritePartitionFiles(
       const delta::Snapshot& snapshot, const delta::AddFile& partition_of, const std::string& select_sql,
       int64_t file_bytes, std::optional<int64_t> file_rows, int64_t* rows_written, bool ordered = false);
