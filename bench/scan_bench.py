@@ -22,7 +22,9 @@ again with the predicate hidden from finlake's file pruning (`WHERE (...) OR
 false`: all files read), the same on bench.ticks_raw (3 hot repeats) and on
 bench.ticks_sorted, and DuckDB
 (peer_scan.py, a fresh process per run)
-over `read_parquet('table/*.parquet')` and over the delta extension's `delta_scan`.
+over `read_parquet('table/*.parquet')` and over the delta extension's `delta_scan`,
+and the same glob through DuckDB's C API (bench/peer_capi.c on the libduckdb.so
+finlake links: the python wheel is another build, 5-8% faster on scans here).
 finlake's answer must equal DuckDB's on the glob; slow ratios never fail.
 run.py calls run_scan; it returns (result, failures).
 """
@@ -41,6 +43,7 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
 
+import capi_peer  # noqa: E402
 import maintenance_bench as mb  # noqa: E402  (sh, duck, live_files, parse_optimize, ...)
 
 TABLE = "bench.ticks"
@@ -223,6 +226,7 @@ def run_scan(finlake, work, size, repeats):
            f"into {table['files']} files ({table['bytes'] / 1e6:.1f} MB)")
     _, help_text, _, _ = mb.sh([finlake, "sql", "--help"], "finlake sql --help")
     timing = "--timing" in help_text
+    capi = capi_peer.build(work)
     mb.settle()
     instances = []  # One per (query, parameter).
     for name, kind, template in QUERIES:
@@ -247,6 +251,11 @@ def run_scan(finlake, work, size, repeats):
                                                    table["unclustered_files"])
                 run["sorted"] = finlake_query(finlake, lake, inst["sorted_sql"], hot, timing, table["sorted_files"])
             explain = inst["kind"] != "full" and i == 0
+            if capi:
+                glob_source = "read_parquet(" + mb.quote(os.path.join(table_dir, "*.parquet")) + ")"
+                run["capi"] = capi_peer.run(capi, inst["peer_sql"].replace("{t}", glob_source), hot)
+                if "error" in run["capi"]:
+                    peer_errors.append(f"{inst['query']} {inst['param']}: {run['capi']['error']}")
             for mode, key in (("glob", "duckdb"), ("delta", "delta_scan")):
                 run[key] = duckdb_query(mode, table_dir, inst["peer_sql"], hot, explain)
                 if "error" in run[key]:
@@ -276,6 +285,9 @@ def check(inst, rows, failures, peer_errors):
         if run.get("noskip") and run["noskip"]["files_scanned"] != run["noskip"]["files_total"]:
             failures.append(f"{what}: the query without skipping read {run['noskip']['files_scanned']} of "
                             f"{run['noskip']['files_total']} files")
+        c = run.get("capi")
+        if duck and c and "error" not in c and not same_rows(c["rows"], duck["rows"]):
+            peer_errors.append(f"{what}: the C API answered {c['rows']}, the python wheel {duck['rows']}")
         d = run["delta_scan"]
         if duck and "error" not in d and d["rows"] != duck["rows"] and not same_rows(
                 [[str(v) for v in row] for row in d["rows"]], duck["rows"]):
@@ -311,6 +323,8 @@ def summarise(name, kind, insts, rows):
          "ratio_hot_vs_duckdb": mb.ratio(d_hot, f_hot), "ratio_process_vs_duckdb": mb.ratio(d_proc, f_proc),
          "ratio_cold_vs_duckdb": mb.ratio(fig("duckdb", "cold_s"), fig("finlake", "statement_s")),
          "ratio_hot_vs_delta_scan": mb.ratio(fig("delta_scan", "hot_s"), f_hot),
+         "capi": {"hot_s": fig("capi", "hot_s"), "cold_s": fig("capi", "cold_s")},
+         "ratio_hot_vs_capi": mb.ratio(fig("capi", "hot_s"), f_hot),
          "ratio_process_vs_delta_scan": mb.ratio(fig("delta_scan", "first_process_s"), f_proc)}
     if s["files_scanned"] is not None and s["files_total"]:
         s["files_pct"] = 100 * s["files_scanned"] / s["files_total"]
@@ -372,6 +386,9 @@ def table_rows(results):
                 rows.append((f"    same, sorted by (symbol, ts) ({srt['files_scanned']:g}/{srt['files_total']:g} files)",
                              _ms(srt["hot_s"]), _ms(q["unclustered"]["hot_s"]),
                              _x(q["sorted_speedup_vs_unclustered_hot"]), f"finlake {SORTED_TABLE} vs {RAW_TABLE}"))
+        if q.get("capi", {}).get("hot_s") is not None:
+            rows.append(("    same, DuckDB C API", "", _ms(q["capi"]["hot_s"]), _x(q["ratio_hot_vs_capi"]),
+                         "libduckdb.so (the one finlake links), glob"))
         rows.append(("    same, delta_scan", "", _ms(ds["hot_s"]), _x(q["ratio_hot_vs_delta_scan"]),
                      "duckdb delta extension"))
         rows.append(("    same, fresh process", _ms(f["process_s"]), _ms(d["first_process_s"]),

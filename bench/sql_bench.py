@@ -17,6 +17,9 @@ by (symbol, ts). Every value is a function of the row number (DuckDB's hash()).
   "hot"; the in-process time is its `run time: X s (...)` line on stderr. Without
   --timing (an older binary), the whole-process times stand in for it. Separately,
   the wall time of a one-statement `finlake sql` process ("process").
+- DuckDB 1.4.4 through its C API (bench/peer_capi.c on third_party/duckdb's
+  libduckdb.so, the library finlake links: the peer performance.md names), the same
+  views and query text, one process per query, each statement timed in-process.
 - DuckDB 1.4.4 (python, the same engine version) in a fresh process per query, views
   bench.quotes / bench.trades over read_parquet([the table's live files, from its
   Delta log]), so the query text is finlake's; each statement timed in-process.
@@ -52,7 +55,8 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
 SCRIPTS = os.path.join(ROOT, "scripts")
 sys.path.insert(0, BENCH_DIR)
-from maintenance_bench import median, ratio  # noqa: E402
+from maintenance_bench import median, quote, ratio  # noqa: E402
+import capi_peer  # noqa: E402
 SESSIONS, SESSION_US, FIRST_OPEN = 5, 23_400_000_000, "2024-03-04 14:30:00"
 CACHE_FORMAT = 1  # bump when the data or the peers' loading changes
 TIMING = re.compile(r"run time: ([0-9.]+) s \(prepare ([0-9.]+) s, execute ([0-9.]+) s\)")
@@ -456,6 +460,10 @@ def run_sql(finlake, work, size, repeats):
     _, help_text, _ = sh([finlake, "sql", "--help"], "finlake sql --help")
     has_timing = "--timing" in help_text
     lake, files = build_lake(finlake, work, ds)
+    capi = capi_peer.build(work)
+    views = "CREATE SCHEMA bench; " + " ".join(
+        f"CREATE VIEW bench.{name} AS SELECT * FROM read_parquet([{', '.join(quote(p) for p in paths)}]);"
+        for name, paths in files.items())
     for name in ("quotes", "trades"):
         _, out, _ = sh([finlake, "--lake", lake, "sql", "--format", "csv", f"SELECT count(*) FROM bench.{name}"],
                        f"finlake count bench.{name}")
@@ -468,6 +476,14 @@ def run_sql(finlake, work, size, repeats):
              "clickhouse_sql": ch_sql.format(sym=sym) if ch_sql else None, "postgres_sql": pg_sql.format(sym=sym)}
         q["finlake"] = finlake_query(finlake, lake, q["sql"], runs, size["sql_process_runs"], has_timing)
         q["duckdb"] = duckdb_query(work, files, q["sql"], runs)
+        if capi:
+            c = capi_peer.run(capi, q["sql"], runs, setup=views)
+            if "error" in c:
+                failures.append(f"sql {name}: {c['error']}")
+            else:
+                q["capi"] = {"cold": c["cold_s"], "hot": c["hot_s"], "row": [float(v) for v in c["rows"][0]]}
+                if not same_row(q["capi"]["row"], q["duckdb"]["row"]):
+                    failures.append(f"sql {name}: the C API returned {q['capi']['row']}, the wheel {q['duckdb']['row']}")
         f, d = q["finlake"], q["duckdb"]
         if not same_row(f["row"], d["row"]):
             failures.append(f"sql {name}: finlake returned {f['row']}, DuckDB {d['row']}")
@@ -490,7 +506,7 @@ def run_sql(finlake, work, size, repeats):
         skipped.append("postgres: PostgreSQL server binaries or psql not installed (scripts/setup)")
     for q in queries:
         f_hot = q["finlake"]["hot"] or q["finlake"]["cold"]
-        for peer in ("duckdb", "clickhouse", "postgres"):
+        for peer in ("duckdb", "capi", "clickhouse", "postgres"):
             p = q.get(peer) or {}
             q[f"ratio_{peer}_hot"] = ratio(p.get("hot") or p.get("cold"), f_hot)
             q[f"ratio_{peer}_cold"] = ratio(p.get("cold"), q["finlake"]["cold"])
@@ -522,6 +538,10 @@ def table_rows(results):
                      f"{_x(q['ratio_duckdb_hot'])} / {_x(q['ratio_duckdb_cold'])}",
                      f"duckdb in-process; finlake process {_s(f['process'])}"
                      + (f", prepare {_s(f['hot_prepare'])}" if f.get("hot_prepare") is not None else "")))
+        if q.get("capi"):
+            rows.append(("  same, DuckDB C API", "", f"{_s(q['capi']['hot'])} / {_s(q['capi']['cold'])}",
+                         f"{_x(q['ratio_capi_hot'])} / {_x(q['ratio_capi_cold'])}",
+                         "libduckdb.so (the one finlake links), in-process"))
         for peer, label in (("clickhouse", "ClickHouse 18.16"), ("postgres", "PostgreSQL 15")):
             p = q.get(peer)
             if p is None:
