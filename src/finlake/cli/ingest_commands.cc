@@ -324,7 +324,7 @@ int IngestFiles(const std::string& lake_dir, const ingest::InboxOptions& given) 
     }
     inboxes = *configured;
   }
-  auto connection = (*lake)->database().Connect();
+  auto connection = (*lake)->Connect();
   if (!connection.ok()) return Fail(connection.status());
   int64_t landed = 0, failed = 0, rows = 0;
   for (const ingest::InboxOptions& options : inboxes) {

@@ -469,7 +469,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (create_table->parsed()) {
-    auto connection = l.database().Connect();
+    auto connection = l.Connect();
     if (!connection.ok()) return Fail(connection.status());
     auto schema = ParseSchemaSpec(**connection, ct_schema);
     if (!schema.ok()) return Fail(schema.status());
@@ -486,7 +486,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (import->parsed()) {
-    auto connection = l.database().Connect();
+    auto connection = l.Connect();
     if (!connection.ok()) return Fail(connection.status());
     auto table = l.OpenTable(im_name);
     if (!table.ok()) {
@@ -554,7 +554,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (merge_cmd->parsed()) {
-    auto connection = l.database().Connect();
+    auto connection = l.Connect();
     if (!connection.ok()) return Fail(connection.status());
     auto table = l.OpenTable(merge_name);
     if (!table.ok()) return Fail(table.status());
@@ -602,7 +602,7 @@ int Main(int argc, char** argv) {
       return Fail(Status::InvalidArgument("restore needs --version N or --timestamp T"));
     }
     if (!restore_timestamp.empty()) {
-      auto connection = l.database().Connect();
+      auto connection = l.Connect();
       if (!connection.ok()) return Fail(connection.status());
       auto parsed = (*connection)->Query("SELECT epoch_ms(CAST(" + SqlQuote(restore_timestamp) + " AS TIMESTAMPTZ))");
       if (!parsed.ok()) {

@@ -86,7 +86,7 @@ Result<LandResult> BronzeLanding::Land(const std::string& source, const std::vec
     std::vector<std::string> quoted;
     for (const std::string& hash : hashes) quoted.push_back(SqlQuote(hash));
     ASSIGN_OR_RETURN(std::string scan, table->ScanSql(snapshot));
-    ASSIGN_OR_RETURN(auto connection, lake_->database().Connect());
+    ASSIGN_OR_RETURN(auto connection, lake_->Connect());
     ASSIGN_OR_RETURN(auto existing, connection->Query("SELECT DISTINCT request_key, payload_sha256 FROM (" + scan +
                                                       ") WHERE payload_sha256 IN (" + Join(quoted, ", ") + ")"));
     for (int64_t row = 0; row < existing->row_count(); ++row) {

@@ -84,7 +84,7 @@ Result<std::vector<InboxFileOutcome>> ProcessInbox(sql::Lake& lake, const InboxO
         outcomes.push_back(outcome);
         continue;
       }
-      ASSIGN_OR_RETURN(auto connection, lake.database().Connect());
+      ASSIGN_OR_RETURN(auto connection, lake.Connect());
       auto columns = connection->Describe(*source);
       if (!columns.ok()) {
         RETURN_IF_ERROR(fail(columns.status()));

@@ -247,7 +247,7 @@ Result<FeaturesResult> RunDailyFeatures(sql::Lake* lake, const FeaturesOptions& 
   const int64_t consumed = consumed_by(gold_now, gold_app);
   if (consumed >= silver_now.version && !options.full_rebuild) return result;
 
-  ASSIGN_OR_RETURN(auto connection, lake->database().Connect());
+  ASSIGN_OR_RETURN(auto connection, lake->Connect());
   ASSIGN_OR_RETURN(std::string silver_scan, silver->ScanSql(silver_now));
 
   // The plan: which symbols to compute, and from where. Without a usable history

@@ -259,7 +259,7 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
 
   // The rewritten SELECT is staged and merged by the lake's own engine, where
   // the output table is written; the sandboxed one only reads.
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, lake->database().Connect());
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, lake->Connect());
   std::string source = query.sql;
   bool incremental = model.mode == "incremental" && !full_rebuild && consumed.size() == result.inputs.size();
   if (incremental) {

@@ -623,7 +623,7 @@ Result<std::vector<QualityResult>> RunQualityChecks(sql::Lake* lake, const std::
     results.push_back(std::move(result));
   }
   if (checks.empty()) return results;
-  ASSIGN_OR_RETURN(auto connection, lake->database().Connect());
+  ASSIGN_OR_RETURN(auto connection, lake->Connect());
 
   // One snapshot for every check, so the results describe one version.
   auto fail_all = [&](const Status& status) {

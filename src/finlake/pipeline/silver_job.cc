@@ -732,7 +732,7 @@ Status EnsureSilverTables(sql::Lake* lake) {
 
 Result<SilverResult> RunSilverBars(sql::Lake* lake, const SilverOptions& options) {
   RETURN_IF_ERROR(EnsureSilverTables(lake));
-  ASSIGN_OR_RETURN(auto connection, lake->database().Connect());
+  ASSIGN_OR_RETURN(auto connection, lake->Connect());
   SilverResult result;
   for (const char* source : {"yahoo", "alphavantage", "generator"}) {
     std::string bronze_name = std::string("bronze.") + source + "_raw";

@@ -35,8 +35,19 @@ Result<std::unique_ptr<Lake>> Lake::Open(const std::string& dir, const LakeOptio
   // Spills stay in the lake (DuckDB creates the folder on the first spill and
   // removes it on close), not in whatever directory finlake was started from.
   if (lake->engine_options_.temp_directory.empty()) lake->engine_options_.temp_directory = lake->dir_ + "/_tmp";
-  ASSIGN_OR_RETURN(lake->database_, engine::Database::Open(lake->engine_options_));
   return lake;
+}
+
+Result<engine::Database*> Lake::Database() {
+  if (!database_) {
+    ASSIGN_OR_RETURN(database_, engine::Database::Open(engine_options_));
+  }
+  return database_.get();
+}
+
+Result<std::unique_ptr<engine::Connection>> Lake::Connect() {
+  ASSIGN_OR_RETURN(engine::Database * database, Database());
+  return database->Connect();
 }
 
 Result<std::shared_ptr<engine::Database>> Lake::QueryDatabase(const std::vector<std::string>& writable_paths) {
@@ -77,7 +88,10 @@ std::string Lake::AbsoluteLocation(const std::string& location) const {
 Result<std::unique_ptr<table::Table>> Lake::OpenTable(const std::string& qualified_name,
                                                       engine::Database* database) {
   ASSIGN_OR_RETURN(catalog::TableEntry entry, Resolve(qualified_name));
-  auto table = table::Table::Open(storage_.get(), database ? database : database_.get(), entry.location);
+  if (database == nullptr) {
+    ASSIGN_OR_RETURN(database, Database());
+  }
+  auto table = table::Table::Open(storage_.get(), database, entry.location);
   if (!table.ok()) return table.status().WithContext(entry.QualifiedName());
   return table;
 }
@@ -96,7 +110,8 @@ Result<std::unique_ptr<table::Table>> Lake::CreateTable(const std::string& quali
   std::string location = dir_ + "/" + parts.first + "/" + parts.second;
   table::CreateSpec named = spec;
   if (!named.name) named.name = parts.second;
-  ASSIGN_OR_RETURN(auto table, table::Table::Create(storage_.get(), database_.get(), location, named));
+  ASSIGN_OR_RETURN(engine::Database * database, Database());
+  ASSIGN_OR_RETURN(auto table, table::Table::Create(storage_.get(), database, location, named));
   catalog::TableEntry entry;
   entry.namespace_name = parts.first;
   entry.name = parts.second;
@@ -111,7 +126,8 @@ Status Lake::Register(const std::string& qualified_name, const std::string& path
                       const std::string& owner) {
   ASSIGN_OR_RETURN(auto parts, catalog::SplitQualifiedName(qualified_name));
   std::string location = AbsolutePath(path);
-  auto table = table::Table::Open(storage_.get(), database_.get(), location);
+  ASSIGN_OR_RETURN(engine::Database * database, Database());
+  auto table = table::Table::Open(storage_.get(), database, location);
   if (!table.ok()) return table.status().WithContext("register " + qualified_name);
   // Reading the latest snapshot now refuses tables finlake cannot read, by name.
   auto snapshot = (*table)->Load();

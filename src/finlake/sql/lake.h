@@ -26,8 +26,11 @@ class Lake {
   const std::string& dir() const { return dir_; }
   catalog::Catalog& catalog() { return *catalog_; }
   Storage& storage() { return *storage_; }
-  // The engine for finlake's own work (writes, maintenance, ingestion).
-  engine::Database& database() { return *database_; }
+  // The engine for finlake's own work (writes, maintenance, ingestion), opened
+  // on first use: a process that only queries never opens it (about 10 ms).
+  [[nodiscard]] Result<engine::Database*> Database();
+  // A connection to Database().
+  [[nodiscard]] Result<std::unique_ptr<engine::Connection>> Connect();
   // The engine for user SQL: sandboxed to the folders of the catalog's tables
   // and to `writable_paths` (engine::Sandbox). Reused while the catalog's tables
   // and the paths stay the same; opened anew when they change.

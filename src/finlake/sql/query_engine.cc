@@ -392,6 +392,21 @@ Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, Prep
     return Status::Ok();
   }
   if (!node.is_object()) return Status::Ok();
+  if (Text(node, "class") == "COLUMN_REF") {
+    // namespace.table.column: the table's scan is named after the table alone.
+    auto names = node.find("column_names");
+    if (names != node.end() && names->is_array() && names->size() >= 3 && (*names)[0].is_string() &&
+        (*names)[1].is_string()) {
+      const std::string table = ToLower((*names)[0].get<std::string>()) + "." + ToLower((*names)[1].get<std::string>());
+      for (auto scope = scopes_.rbegin(); scope != scopes_.rend(); ++scope) {
+        if (scope->unaliased.count(table)) {
+          names->erase(names->begin());
+          break;
+        }
+      }
+    }
+    return Status::Ok();
+  }
   size_t scope = ctes.size();
   // CTE names are in scope for the node that declares them and everything below it.
   if (auto it = node.find("cte_map"); it != node.end() && it->is_object() && it->contains("map")) {
@@ -556,6 +571,7 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
     }
     std::string qualifier = Text(base_table, "alias");
     scopes_.back().tables.emplace_back(ToLower(qualifier.empty() ? name : qualifier), std::move(timestamps));
+    if (qualifier.empty()) scopes_.back().unaliased.insert(qualified);
   }
   const auto total = static_cast<int64_t>(snapshot->files.size());
   out.reads.push_back(TableRead{qualified, snapshot->version,

@@ -116,6 +116,7 @@ class QueryEngine {
   struct Scope {
     int from_items = 0;
     std::vector<std::pair<std::string, std::set<std::string>>> tables;
+    std::set<std::string> unaliased;  // "namespace.table" of its lake tables without an alias.
   };
   std::vector<Scope> scopes_;
   bool utc_fast_path_ = true;

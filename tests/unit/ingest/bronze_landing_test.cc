@@ -29,7 +29,7 @@ class BronzeLandingTest : public ::testing::Test {
   }
 
   std::vector<std::string> Column(const std::string& query) {
-    auto connection = lake_->database().Connect().value();
+    auto connection = lake_->Connect().value();
     auto table = lake_->OpenTable("bronze.yahoo_raw").value();
     auto scan = table->ScanSql(table->Load().value()).value();
     auto result = connection->Query(query + " FROM (" + scan + ") ORDER BY 1").value();

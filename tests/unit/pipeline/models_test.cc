@@ -92,7 +92,7 @@ TEST(ChangedRowsSqlTest, YieldsTheChangedRowsOfRewrittenFilesOnly) {
   merge.keys = {"k"};
   merge.delete_when = "v < 0";
   ASSERT_TRUE(table->Merge("SELECT * FROM (VALUES (5, 500), (7, -1), (100, 100)) AS s(k, v)", merge).ok());
-  auto connection = lake->database().Connect().value();
+  auto connection = lake->Connect().value();
   auto rows_of = [&](int64_t from) {
     auto now = table->Load().value();
     auto sql = ChangedRowsSql(*table, now, from, {"k", "v"}, /*exact=*/true).value();

@@ -471,7 +471,7 @@ TEST_F(QualityTest, ResultsAreAppendedToSystemQualityResults) {
   EXPECT_EQ(Join(types, ", "),
             "table_name string, table_version long, check_name string, kind string, status string, blocking "
             "boolean, observed long, detail string, checked_at timestamp");
-  auto connection = lake_->database().Connect().value();
+  auto connection = lake_->Connect().value();
   auto rows = connection
                   ->QueryJson("SELECT table_name, table_version, check_name, kind, status, blocking, observed, "
                               "detail, CAST(checked_at AS VARCHAR) FROM (" +

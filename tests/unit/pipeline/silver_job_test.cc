@@ -85,7 +85,7 @@ class SilverJobTest : public ::testing::Test {
 
   std::vector<std::vector<std::string>> Rows(const std::string& table, const std::string& select,
                                              const std::string& rest = "ORDER BY ALL") {
-    auto connection = lake_->database().Connect().value();
+    auto connection = lake_->Connect().value();
     auto t = lake_->OpenTable(table).value();
     auto scan = t->ScanSql(t->Load().value()).value();
     auto result = connection->Query("SELECT " + select + " FROM (" + scan + ") AS t " + rest).value();

@@ -58,6 +58,18 @@ TEST_F(QueryEngineTest, ResolvesTablesJoinsAndVersions) {
   EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT * FROM silver.prices WHERE close > 1)"), "1");
 }
 
+TEST_F(QueryEngineTest, ColumnsMayBeQualifiedByNamespaceAndTable) {
+  EXPECT_EQ(Cell("SELECT silver.prices.symbol FROM silver.prices WHERE silver.prices.close > 1"), "B");
+  EXPECT_EQ(Cell("SELECT max(SILVER.Prices.close) FROM silver.prices"), "2.0");
+  // In a correlated subquery, from the outer FROM.
+  EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices WHERE EXISTS (SELECT 1 FROM range(1) r "
+                 "WHERE silver.prices.close = 2)"),
+            "1");
+  // An aliased table is named by its alias only, as in DuckDB.
+  auto aliased = One("SELECT silver.prices.symbol FROM silver.prices AS p");
+  EXPECT_FALSE(aliased.ok());
+}
+
 TEST_F(QueryEngineTest, ALaterCommitIsSeenAndOlderVersionsStayAsTheyWere) {
   // The engine keeps the snapshots it loaded: a commit since must still show.
   EXPECT_EQ(Cell("SELECT count(*) FROM silver.prices"), "2");
