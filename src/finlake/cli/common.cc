@@ -206,14 +206,14 @@ int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options) 
       }
       return Fail(status);
     };
+    engine::Connection& connection = (*engine)->connection();
     if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
-      std::string sql;
-      if (format == OutputFormat::kParquet) {
-        sql = "COPY (" + query.sql + ") TO " + SqlQuote(parquet_target) + " (FORMAT parquet, COMPRESSION zstd)";
-      } else {
-        sql = "SELECT to_json(__row)::VARCHAR FROM (" + query.sql + ") AS __row";
-      }
-      auto result = (*engine)->connection().Query(sql);
+      auto result = sql::WithFallback(query, [&](const std::string& inner) {
+        return connection.Query(format == OutputFormat::kParquet
+                                    ? "COPY (" + inner + ") TO " + SqlQuote(parquet_target) +
+                                          " (FORMAT parquet, COMPRESSION zstd)"
+                                    : "SELECT to_json(__row)::VARCHAR FROM (" + inner + ") AS __row");
+      });
       if (!result.ok()) return stopped(result.status());
       if (scratch) {
         // Parquet to a pipe: the scratch file, copied to stdout.
@@ -230,20 +230,20 @@ int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options) 
       }
     } else {
       std::vector<bool> numeric;
-      std::string sql = query.sql;
-      if (!query.explain) {
-        sql = AsTextSql(query.sql);
-        if (format == OutputFormat::kTable) {
-          // Which columns to right-align (a second bind: only the table format needs it).
-          auto columns = (*engine)->connection().Describe(query.sql);
-          if (!columns.ok()) return stopped(columns.status());
-          for (const auto& [name, type] : *columns) numeric.push_back(IsNumericTypeName(type));
-          // The table format shows a bounded number of rows: fetch no more (the
-          // text of a 100M-row result would not fit in memory).
-          sql += " LIMIT " + std::to_string(limits::kTableFormatRowsMax + 1);
-        }
+      if (!query.explain && format == OutputFormat::kTable) {
+        // Which columns to right-align (a second bind: only the table format needs it).
+        auto columns = sql::WithFallback(query, [&](const std::string& inner) { return connection.Describe(inner); });
+        if (!columns.ok()) return stopped(columns.status());
+        for (const auto& [name, type] : *columns) numeric.push_back(IsNumericTypeName(type));
       }
-      auto result = (*engine)->connection().Query(sql);
+      auto result = sql::WithFallback(query, [&](const std::string& inner) {
+        if (query.explain) return connection.Query(inner);
+        // The table format shows a bounded number of rows: fetch no more (the
+        // text of a 100M-row result would not fit in memory).
+        return connection.Query(AsTextSql(inner) + (format == OutputFormat::kTable
+                                                        ? " LIMIT " + std::to_string(limits::kTableFormatRowsMax + 1)
+                                                        : ""));
+      });
       if (!result.ok()) return stopped(result.status());
       std::ofstream file;
       std::ostream& out = output.empty() ? std::cout : (file.open(output), file);

@@ -226,7 +226,10 @@ Result<ModelRunResult> RunModel(sql::Lake* lake, const ModelSpec& model, bool fu
   ASSIGN_OR_RETURN(auto engine, sql::QueryEngine::Create(lake));
   ASSIGN_OR_RETURN(auto prepared, engine->Prepare(model.sql));
   if (prepared.size() != 1) return Status::InvalidArgument(model.file + ": a model is one SELECT statement");
-  const sql::PreparedQuery& query = prepared[0];
+  sql::PreparedQuery& query = prepared[0];
+  // Staged elsewhere (the lake's own engine): the calendar fast path's text is
+  // kept only if it binds.
+  RETURN_IF_ERROR(engine->Bind(query).WithContext(model.file));
   for (const sql::TableRead& read : query.reads) {
     std::string name = Lower(read.table);
     if (std::find(model.inputs.begin(), model.inputs.end(), name) == model.inputs.end()) {

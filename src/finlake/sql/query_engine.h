@@ -41,10 +41,28 @@ struct PruningConjunct {
 
 struct PreparedQuery {
   std::string sql;                  // The rewritten statement DuckDB runs.
+  // The same without the calendar fast path (utc_calendar.h), for when `sql`
+  // does not bind (IsBinderError); empty when the fast path changed nothing.
+  std::string fallback_sql;
   std::vector<TableRead> reads;
   bool explain = false;
   double prepare_seconds = 0;       // Rewriting it: snapshots loaded, files pruned.
 };
+
+// Whether a failure is DuckDB's binder refusing the statement (a name or type
+// that does not resolve), the one failure a PreparedQuery's fallback_sql is for.
+bool IsBinderError(const Status& status);
+
+// Runs attempt(query.sql) and, when that does not bind and the query has a
+// fallback, attempt(query.fallback_sql).
+template <typename Attempt>
+auto WithFallback(const PreparedQuery& query, Attempt&& attempt) -> decltype(attempt(query.sql)) {
+  auto result = attempt(query.sql);
+  if (!result.ok() && !query.fallback_sql.empty() && IsBinderError(result.status())) {
+    result = attempt(query.fallback_sql);
+  }
+  return result;
+}
 
 class QueryEngine {
  public:
@@ -57,6 +75,9 @@ class QueryEngine {
   // since the last call is visible.
   [[nodiscard]] Result<std::vector<PreparedQuery>> Prepare(const std::string& sql);
   [[nodiscard]] Result<std::unique_ptr<engine::QueryResult>> Run(const PreparedQuery& query);
+  // Binds `query.sql` (prepared, not run) and, when it does not bind, settles on
+  // its fallback: for callers that run the SQL elsewhere (a model's staging).
+  [[nodiscard]] Status Bind(PreparedQuery& query);
   engine::Connection& connection() { return *connection_; }
   void Interrupt() { connection_->Interrupt(); }
 

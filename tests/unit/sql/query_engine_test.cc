@@ -58,6 +58,30 @@ TEST_F(QueryEngineTest, ResolvesTablesJoinsAndVersions) {
   EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT * FROM silver.prices WHERE close > 1)"), "1");
 }
 
+TEST_F(QueryEngineTest, AStatementThatDoesNotBindRunsItsFallback) {
+  PreparedQuery query;
+  query.sql = "SELECT no_such_column";
+  auto refused = engine_->Run(query);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(IsBinderError(refused.status())) << refused.status().ToString();
+  query.fallback_sql = "SELECT 42";
+  auto ran = engine_->Run(query);
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  EXPECT_EQ((*ran)->GetString(0, 0), "42");
+  ASSERT_TRUE(engine_->Bind(query).ok());
+  EXPECT_EQ(query.sql, "SELECT 42");
+  EXPECT_TRUE(query.fallback_sql.empty());
+  // Other failures are not the fallback's: a conversion error fails as it is.
+  PreparedQuery failing;
+  failing.sql = "SELECT CAST('x' AS INTEGER)";
+  failing.fallback_sql = "SELECT 42";
+  EXPECT_FALSE(engine_->Run(failing).ok());
+  // A calendar call on a lake column carries the plain rewrite as its fallback.
+  auto calendar = engine_->Prepare("SELECT CAST(symbol AS VARCHAR), count(*) FROM silver.prices GROUP BY 1");
+  ASSERT_TRUE(calendar.ok());
+  EXPECT_TRUE((*calendar)[0].fallback_sql.empty()) << "no calendar call, no fallback";
+}
+
 TEST_F(QueryEngineTest, ColumnsMayBeQualifiedByNamespaceAndTable) {
   EXPECT_EQ(Cell("SELECT silver.prices.symbol FROM silver.prices WHERE silver.prices.close > 1"), "B");
   EXPECT_EQ(Cell("SELECT max(SILVER.Prices.close) FROM silver.prices"), "2.0");

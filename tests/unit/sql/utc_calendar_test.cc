@@ -107,6 +107,21 @@ TEST_F(UtcCalendarTest, FixedWidthGridsUseIntegerArithmetic) {
   }
 }
 
+TEST_F(UtcCalendarTest, TheFastPathCarriesThePlainRewriteAsItsFallback) {
+  auto prepared = engine_->Prepare("SELECT CAST(ts AS DATE) AS d, count(*) FROM silver.times GROUP BY d");
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  const PreparedQuery& query = (*prepared)[0];
+  EXPECT_NE(query.sql.find("epoch_us("), std::string::npos) << query.sql;
+  ASSERT_FALSE(query.fallback_sql.empty());
+  EXPECT_EQ(query.fallback_sql.find("epoch_us("), std::string::npos) << query.fallback_sql;
+  auto fast = engine_->Run(query);
+  PreparedQuery plain;
+  plain.sql = query.fallback_sql;
+  auto slow = engine_->Run(plain);
+  ASSERT_TRUE(fast.ok() && slow.ok());
+  EXPECT_EQ((*fast)->row_count(), (*slow)->row_count());
+}
+
 TEST_F(UtcCalendarTest, KeepsNamesAndLeavesOtherCallsAlone) {
   // An unaliased expression keeps the column name it has as typed.
   auto prepared = engine_->Prepare("SELECT CAST(ts AS DATE), date_trunc('day', ts) AS d FROM silver.times");
