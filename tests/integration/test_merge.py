@@ -105,14 +105,19 @@ def test_merge_delete_when(new_lake, tmp_path):
     assert_same_rows(ours, deltalake.DeltaTable(str(table_dir)).to_pyarrow_table(), "delta-rs")
 
 
-def test_zorder_narrows_file_ranges_and_reads_back_everywhere(new_lake, tmp_path):
+def import_shuffled(new_lake, tmp_path, name):
+    """gold.NAME: 100 symbols x 2000 days of bars in a scrambled row order; the
+    table's folder and its rows as read back."""
     source = tmp_path / "shuffled.parquet"
     table = bars(100, 2000)
     pq.write_table(table.take(pa.array(sorted(range(table.num_rows), key=lambda i: (i * 7919) % table.num_rows))),
                    source)
-    run_finlake(new_lake, "import", "gold.z", source, "--create", check=True)
-    table_dir = new_lake / "gold" / "z"
-    before = finlake_read(new_lake, "SELECT * FROM gold.z", tmp_path / "before")
+    run_finlake(new_lake, "import", f"gold.{name}", source, "--create", check=True)
+    return new_lake / "gold" / name, finlake_read(new_lake, f"SELECT * FROM gold.{name}", tmp_path / "before")
+
+
+def test_zorder_narrows_file_ranges_and_reads_back_everywhere(new_lake, tmp_path):
+    table_dir, before = import_shuffled(new_lake, tmp_path, "z")
     proc = run_finlake(new_lake, "optimize", "gold.z", "--zorder", "symbol,d", "--target-size", "16KB", check=True)
     assert "Z-ordered" in proc.stdout, proc.stdout
     dt = deltalake.DeltaTable(str(table_dir))
@@ -134,13 +139,7 @@ def test_zorder_narrows_file_ranges_and_reads_back_everywhere(new_lake, tmp_path
 
 
 def test_sort_by_writes_files_in_key_order_and_reads_back_everywhere(new_lake, tmp_path):
-    source = tmp_path / "shuffled.parquet"
-    table = bars(100, 2000)
-    pq.write_table(table.take(pa.array(sorted(range(table.num_rows), key=lambda i: (i * 7919) % table.num_rows))),
-                   source)
-    run_finlake(new_lake, "import", "gold.s", source, "--create", check=True)
-    table_dir = new_lake / "gold" / "s"
-    before = finlake_read(new_lake, "SELECT * FROM gold.s", tmp_path / "before")
+    table_dir, before = import_shuffled(new_lake, tmp_path, "s")
     proc = run_finlake(new_lake, "optimize", "gold.s", "--sort-by", "symbol,d", "--target-size", "16KB", check=True)
     assert ", sorted)" in proc.stdout, proc.stdout
     dt = deltalake.DeltaTable(str(table_dir))

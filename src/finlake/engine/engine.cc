@@ -61,15 +61,8 @@ Result<std::unique_ptr<QueryResult>> Connection::Query(const std::string& sql) {
 }
 
 Result<duckdb_statement_type> Connection::StatementType(const std::string& sql) {
-  duckdb_prepared_statement prepared;
-  if (duckdb_prepare(connection_, sql.c_str(), &prepared) != DuckDBSuccess) {
-    Status status = EngineError(duckdb_prepare_error(prepared));
-    duckdb_destroy_prepare(&prepared);
-    return status;
-  }
-  duckdb_statement_type type = duckdb_prepared_statement_type(prepared);
-  duckdb_destroy_prepare(&prepared);
-  return type;
+  ASSIGN_OR_RETURN(std::unique_ptr<PreparedStatement> prepared, Prepare(sql));
+  return prepared->Type();
 }
 
 Result<std::unique_ptr<PreparedStatement>> Connection::Prepare(const std::string& sql) {

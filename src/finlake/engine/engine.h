@@ -72,6 +72,7 @@ class PreparedStatement {
   PreparedStatement& operator=(const PreparedStatement&) = delete;
 
   [[nodiscard]] Result<std::unique_ptr<QueryResult>> Run(const std::vector<std::string>& parameters);
+  duckdb_statement_type Type() { return duckdb_prepared_statement_type(statement_); }
 
  private:
   duckdb_prepared_statement statement_;

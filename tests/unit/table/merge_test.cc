@@ -130,19 +130,28 @@ TEST_F(MergeTest, DeleteWhenAndRefusals) {
   EXPECT_EQ(table->Load()->version, version);
 }
 
-TEST_F(MergeTest, ZOrderKeepsRowsAndNarrowsFiles) {
-  auto table = Create();
-  ASSERT_TRUE(table->Append("SELECT 'S' || lpad((i % 64)::VARCHAR, 2, '0') AS symbol, DATE '2020-01-01' + "
-                            "(i // 64)::INTEGER AS d, i::DOUBLE AS close, 'us' AS region FROM range(200000) t(i) "
-                            "ORDER BY hash(i)").ok());
-  OptimizeOptions options;
-  options.zorder = {"symbol", "d"};
+// 200,000 rows of 64 symbols over 3,125 days, in a scrambled order.
+constexpr char kShuffled[] =
+    "SELECT 'S' || lpad((i % 64)::VARCHAR, 2, '0') AS symbol, DATE '2020-01-01' + (i // 64)::INTEGER AS d, "
+    "i::DOUBLE AS close, 'us' AS region FROM range(200000) t(i) ORDER BY hash(i)";
+
+// kShuffled appended to `table`, then optimized with `options` into 64 KB files.
+void LayOut(Table& table, OptimizeOptions& options, delta::Snapshot* snapshot) {
+  ASSERT_TRUE(table.Append(kShuffled).ok());
   options.target_file_bytes = 64 << 10;
-  auto optimized = table->Optimize(options);
+  auto optimized = table.Optimize(options);
   ASSERT_TRUE(optimized.ok()) << optimized.status().ToString();
   EXPECT_EQ(optimized->rows_written, 200000);
-  auto snapshot = table->Load().value();
-  ASSERT_GE(snapshot.files.size(), 8u);
+  *snapshot = table.Load().value();
+  ASSERT_GE(snapshot->files.size(), 8u);
+}
+
+TEST_F(MergeTest, ZOrderKeepsRowsAndNarrowsFiles) {
+  auto table = Create();
+  OptimizeOptions options;
+  options.zorder = {"symbol", "d"};
+  delta::Snapshot snapshot;
+  ASSERT_NO_FATAL_FAILURE(LayOut(*table, options, &snapshot));
   // Files span a fraction of the symbols on average; unordered files would each
   // span nearly all 64 (a Z-range that crosses a quadrant may still span many).
   int64_t span = 0;
@@ -171,17 +180,10 @@ TEST_F(MergeTest, ZOrderKeepsRowsAndNarrowsFiles) {
 
 TEST_F(MergeTest, SortByWritesFilesInKeyOrder) {
   auto table = Create();
-  ASSERT_TRUE(table->Append("SELECT 'S' || lpad((i % 64)::VARCHAR, 2, '0') AS symbol, DATE '2020-01-01' + "
-                            "(i // 64)::INTEGER AS d, i::DOUBLE AS close, 'us' AS region FROM range(200000) t(i) "
-                            "ORDER BY hash(i)").ok());
   OptimizeOptions options;
   options.sort_by = {"symbol", "d"};
-  options.target_file_bytes = 64 << 10;
-  auto optimized = table->Optimize(options);
-  ASSERT_TRUE(optimized.ok()) << optimized.status().ToString();
-  EXPECT_EQ(optimized->rows_written, 200000);
-  auto snapshot = table->Load().value();
-  ASSERT_GE(snapshot.files.size(), 8u);
+  delta::Snapshot snapshot;
+  ASSERT_NO_FATAL_FAILURE(LayOut(*table, options, &snapshot));
   // Sorted by symbol first: the files' symbol ranges follow one another, each
   // starting where the one before it ended (or one later), never overlapping more.
   std::vector<std::pair<std::string, std::string>> ranges;
