@@ -495,21 +495,21 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
     const std::string held = "__finlake_ordered_" + NewUuid().substr(0, 8);
     RETURN_IF_ERROR(connection_->Execute("CREATE TEMP TABLE " + held + " AS " + select_sql)
                         .WithContext(root() + ": ordering rows"));
-    auto count = connection_->Query("SELECT count(*) FROM " + held);
-    rows = count.ok() ? Result<std::vector<std::vector<json>>>(std::vector<std::vector<json>>{}) : count.status();
-    const int64_t total = count.ok() ? (*count)->GetInt64(0, 0) : 0;
-    WritebackStarter writeback(dir, stem);
-    for (int64_t start = 0, i = 0; rows.ok() && start < total; start += *file_rows, ++i) {
-      auto file = connection_->QueryJson("COPY (SELECT * FROM " + held + " WHERE rowid >= " + std::to_string(start) +
-                                         " AND rowid < " + std::to_string(start + *file_rows) + ") TO " +
-                                         SqlQuote(dir + "/" + stem + std::to_string(i) + ".parquet") + " (" + format +
-                                         ")");
-      if (!file.ok()) {
-        rows = file.status();
-      } else {
-        rows->insert(rows->end(), file->begin(), file->end());
+    auto stretches = [&]() -> Result<std::vector<std::vector<json>>> {
+      ASSIGN_OR_RETURN(auto count, connection_->Query("SELECT count(*) FROM " + held));
+      std::vector<std::vector<json>> written;
+      WritebackStarter writeback(dir, stem);
+      for (int64_t start = 0, i = 0; start < count->GetInt64(0, 0); start += *file_rows, ++i) {
+        ASSIGN_OR_RETURN(auto file, connection_->QueryJson("COPY (SELECT * FROM " + held + " WHERE rowid >= " +
+                                                           std::to_string(start) + " AND rowid < " +
+                                                           std::to_string(start + *file_rows) + ") TO " +
+                                                           SqlQuote(dir + "/" + stem + std::to_string(i) + ".parquet") +
+                                                           " (" + format + ")"));
+        written.insert(written.end(), file.begin(), file.end());
       }
-    }
+      return written;
+    };
+    rows = stretches();
     (void)connection_->Execute("DROP TABLE IF EXISTS " + held);
   } else {
     WritebackStarter writeback(dir, stem);

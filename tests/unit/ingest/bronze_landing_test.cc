@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "testing/test_env.h"
+#include "testing/test_lake.h"
 
 namespace finlake::ingest {
 namespace {
@@ -10,9 +11,7 @@ namespace {
 class BronzeLandingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sql::LakeOptions options;
-    options.create = true;
-    lake_ = std::move(sql::Lake::Open(dir_.path() + "/lake", options).value());
+    lake_ = testing::NewLake(dir_.path() + "/lake");
   }
 
   static RawRecord Record(const std::string& symbol, const std::string& payload) {

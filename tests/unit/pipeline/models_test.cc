@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "testing/test_env.h"
+#include "testing/test_lake.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -59,12 +60,8 @@ TEST(LoadModelsTest, OrdersModelsAfterTheirInputsAndRefusesCycles) {
 
 TEST(AutoCompactTest, PacksSmallFilesOnceEnoughPiledUp) {
   testing::ScratchDir dir;
-  sql::LakeOptions options;
-  options.create = true;
-  auto lake = sql::Lake::Open(dir.path() + "/lake", options).value();
-  table::CreateSpec spec;
-  spec.schema.fields.push_back(delta::StructField{"k", delta::DataType::Primitive("long"), true, nlohmann::json::object()});
-  auto table = lake->CreateTable("silver.t", spec, "test").value();
+  auto lake = testing::NewLake(dir.path() + "/lake");
+  auto table = testing::CreatePlainTable(*lake, "silver.t", {{"k", "long"}}).value();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(table->Append("SELECT range AS k FROM range(10)").ok());
   EXPECT_EQ(AutoCompact(lake.get(), "silver.t", 4).value(), 0);  // 3 small files: not yet.
   ASSERT_TRUE(table->Append("SELECT range AS k FROM range(10)").ok());
@@ -76,15 +73,8 @@ TEST(AutoCompactTest, PacksSmallFilesOnceEnoughPiledUp) {
 
 TEST(ChangedRowsSqlTest, YieldsTheChangedRowsOfRewrittenFilesOnly) {
   testing::ScratchDir dir;
-  sql::LakeOptions options;
-  options.create = true;
-  auto lake = sql::Lake::Open(dir.path() + "/lake", options).value();
-  table::CreateSpec spec;
-  for (const char* name : {"k", "v"}) {
-    spec.schema.fields.push_back(
-        delta::StructField{name, delta::DataType::Primitive("long"), true, nlohmann::json::object()});
-  }
-  auto table = lake->CreateTable("silver.t", spec, "test").value();
+  auto lake = testing::NewLake(dir.path() + "/lake");
+  auto table = testing::CreatePlainTable(*lake, "silver.t", {{"k", "long"}, {"v", "long"}}).value();
   ASSERT_TRUE(table->Append("SELECT range AS k, range AS v FROM range(100)").ok());
   const int64_t since = table->Load().value().version;
   // One row changed, one deleted, one added: the MERGE rewrites the file of 100.

@@ -8,6 +8,7 @@
 
 #include "finlake/delta/schema.h"
 #include "testing/test_env.h"
+#include "testing/test_lake.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -24,9 +25,7 @@ sys_days Day(int y, unsigned m, unsigned d) {
 class QualityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sql::LakeOptions options;
-    options.create = true;
-    lake_ = std::move(sql::Lake::Open(dir_.path() + "/lake", options).value());
+    lake_ = testing::NewLake(dir_.path() + "/lake");
   }
 
   // Creates `name` with `columns` ("name TYPE" pairs) and appends `values` (a

@@ -7,6 +7,7 @@
 
 #include "finlake/ingest/bronze_landing.h"
 #include "testing/test_env.h"
+#include "testing/test_lake.h"
 
 namespace finlake::pipeline {
 namespace {
@@ -52,9 +53,7 @@ std::string Chart(const std::string& symbol, const std::vector<Bar>& bars, const
 class SilverJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sql::LakeOptions options;
-    options.create = true;
-    lake_ = std::move(sql::Lake::Open(dir_.path() + "/lake", options).value());
+    lake_ = testing::NewLake(dir_.path() + "/lake");
   }
 
   void Land(const std::string& source, const std::string& symbol, const std::string& payload, int64_t fetched_at_s,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "testing/test_env.h"
+#include "testing/test_lake.h"
 
 namespace finlake::sql {
 namespace {
@@ -12,13 +13,8 @@ using nlohmann::json;
 class QueryEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    LakeOptions options;
-    options.create = true;
-    lake_ = std::move(Lake::Open(dir_.path() + "/lake", options).value());
-    table::CreateSpec spec;
-    spec.schema.fields = {{"symbol", delta::DataType::Primitive("string"), true, json::object()},
-                          {"close", delta::DataType::Primitive("double"), true, json::object()}};
-    auto table = lake_->CreateTable("silver.prices", spec, "test");
+    lake_ = testing::NewLake(dir_.path() + "/lake");
+    auto table = testing::CreatePlainTable(*lake_, "silver.prices", {{"symbol", "string"}, {"close", "double"}});
     ASSERT_TRUE(table.ok()) << table.status().ToString();
     ASSERT_TRUE((*table)->Append("SELECT 'A' AS symbol, 1.0 AS close").ok());
     ASSERT_TRUE((*table)->Append("SELECT 'B' AS symbol, 2.0 AS close").ok());

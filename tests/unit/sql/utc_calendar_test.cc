@@ -4,6 +4,7 @@
 
 #include "finlake/sql/query_engine.h"
 #include "testing/test_env.h"
+#include "testing/test_lake.h"
 
 namespace finlake::sql {
 namespace {
@@ -17,13 +18,8 @@ using nlohmann::json;
 class UtcCalendarTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    LakeOptions options;
-    options.create = true;
-    lake_ = std::move(Lake::Open(dir_.path() + "/lake", options).value());
-    table::CreateSpec spec;
-    spec.schema.fields = {{"ts", delta::DataType::Primitive("timestamp"), true, json::object()},
-                          {"label", delta::DataType::Primitive("string"), true, json::object()}};
-    auto table = lake_->CreateTable("silver.times", spec, "test");
+    lake_ = testing::NewLake(dir_.path() + "/lake");
+    auto table = testing::CreatePlainTable(*lake_, "silver.times", {{"ts", "timestamp"}, {"label", "string"}});
     ASSERT_TRUE(table.ok()) << table.status().ToString();
     // Instants around the edges calendars get wrong: before 1970, leap days, year,
     // month and week boundaries, microseconds, nulls; and 2,000 pseudo-random ones.
