@@ -178,6 +178,47 @@ def test_append_unknown_column_refused(lake, tmp_path):
     _assert_refused_append(lake, tmp_path, bad, ["venue"])
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["delete", TABLE, "--where"],
+        ["optimize", TABLE, "--where"],
+        ["import", TABLE, "SEED", "--mode", "overwrite", "--replace-where"],
+        ["merge", TABLE, "SEED", "--on", "id", "--delete-when"],
+    ],
+    ids=["delete", "optimize", "import", "merge"],
+)
+@pytest.mark.parametrize(
+    "predicate, needle",
+    [
+        ("id IN (SELECT 1 FROM read_csv('/etc/passwd'))", "subquery"),
+        ("id = 1); COPY (SELECT 1) TO 'OUT'; SELECT (1", "one expression"),
+        ("id = 1) UNION SELECT 1 WHERE (true", "one expression"),
+        ("id = 1 -- the rest hidden", None),
+    ],
+    ids=["subquery", "statements", "union", "comment"],
+)
+def test_write_predicates_are_one_expression_over_the_columns(lake, tmp_path, command, predicate, needle):
+    """A predicate handed to a write (delete --where, optimize --where, import
+    --replace-where, merge --delete-when) runs on the lake's own engine, which reaches
+    files: a subquery, a second statement or a clause after a closed parenthesis is
+    refused naming the rule, nothing is written anywhere, and the table keeps its
+    version. A trailing comment is harmless: the predicate is closed on a new line."""
+    seed = tmp_path / "seed.parquet"
+    pq.write_table(SEED, seed)
+    out = tmp_path / "escaped.csv"
+    predicate = predicate.replace("OUT", str(out))
+    args = [str(seed) if a == "SEED" else a for a in command]
+    before_versions = log_versions(table_dir(lake))
+    proc = run_finlake(lake, *args, predicate)
+    assert not out.exists(), "a predicate wrote a file"
+    if needle is None:
+        assert "one expression" not in proc.stderr and "subquery" not in proc.stderr, describe_run(proc)
+        return
+    assert_error(proc, needle, "predicate")
+    assert log_versions(table_dir(lake)) == before_versions, "a refused write committed a version"
+
+
 # --------------------------------------------------------------------------- damaged tables
 
 

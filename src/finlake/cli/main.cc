@@ -157,7 +157,7 @@ int Main(int argc, char** argv) {
   auto* delete_cmd = app.add_subcommand("delete", "Delete the rows matching a predicate, rewriting only the files that hold them");
   std::string del_name, del_where;
   delete_cmd->add_option("table", del_name, "namespace.table")->required();
-  delete_cmd->add_option("--where", del_where, "SQL predicate over the table's columns, e.g. \"symbol = 'X' AND session_date < DATE '2020-01-01'\"")->required();
+  delete_cmd->add_option("--where", del_where, "SQL predicate over the table's columns (one expression, no subqueries), e.g. \"symbol = 'X' AND session_date < DATE '2020-01-01'\"")->required();
 
   auto* restore_cmd = app.add_subcommand("restore", "Make a table what it was at an earlier version (a new commit)");
   std::string restore_name;

@@ -8,6 +8,7 @@
 #include "finlake/core/limits.h"
 #include "finlake/core/strings.h"
 #include "finlake/delta/protocol_check.h"
+#include "finlake/table/predicate.h"
 #include "finlake/table/table.h"
 #include "finlake/table/table_internal.h"
 
@@ -60,11 +61,12 @@ Result<WriteResult> Table::Delete(const std::string& predicate) {
   result.version = snapshot.version;
   if (snapshot.files.empty()) return result;
   // Which files hold matching rows, and how many.
+  ASSIGN_OR_RETURN(std::string condition, CheckedPredicate(*connection_, predicate, root() + ": delete predicate"));
   ScanOptions counting;
   counting.with_file_index = true;
   ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, counting));
-  auto matched = connection_->Query("SELECT __finlake_file, count(*) FROM (" + scan + ") AS t WHERE coalesce((" +
-                                    predicate + "), false) GROUP BY 1 ORDER BY 1");
+  auto matched = connection_->Query("SELECT __finlake_file, count(*) FROM (" + scan + ") AS t WHERE coalesce(" +
+                                    condition + ", false) GROUP BY 1 ORDER BY 1");
   if (!matched.ok()) return matched.status().WithContext(root() + ": delete predicate '" + predicate + "'");
   std::vector<size_t> affected;
   int64_t deleted = 0;
@@ -78,7 +80,7 @@ Result<WriteResult> Table::Delete(const std::string& predicate) {
   ScanOptions rewrite;
   rewrite.files = affected;
   ASSIGN_OR_RETURN(std::string kept_scan, ScanSql(snapshot, rewrite));
-  std::string kept = "SELECT * FROM (" + kept_scan + ") AS t WHERE NOT coalesce((" + predicate + "), false)";
+  std::string kept = "SELECT * FROM (" + kept_scan + ") AS t WHERE NOT coalesce(" + condition + ", false)";
   int64_t rows_kept = 0;
   ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, WriteDataFiles(snapshot, kept, &rows_kept));
   std::vector<delta::Action> actions;
@@ -96,8 +98,8 @@ Result<WriteResult> Table::Delete(const std::string& predicate) {
   }
   // Rows a concurrent writer adds that match the predicate would survive this
   // delete: that is a conflict, rows that do not match are not.
-  read.appended_rows_read = [this, &snapshot, &predicate](const std::vector<delta::AddFile>& files) {
-    return AnyRowMatches(snapshot, files, predicate);
+  read.appended_rows_read = [this, &snapshot, &condition](const std::vector<delta::AddFile>& files) {
+    return AnyRowMatches(snapshot, files, condition);
   };
   delta::CommitOptions commit;
   commit.read_set = std::move(read);
@@ -204,10 +206,12 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
   // The files `where` admits (all without it).
   std::set<size_t> admitted;
   if (!options.where.empty() && !snapshot.files.empty()) {
+    ASSIGN_OR_RETURN(std::string condition,
+                     CheckedPredicate(*connection_, options.where, root() + ": optimize where-predicate"));
     ScanOptions scan_options;
     scan_options.with_file_index = true;
     ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, scan_options));
-    auto matched = connection_->Query("SELECT DISTINCT __finlake_file FROM (" + scan + ") AS t WHERE " + options.where);
+    auto matched = connection_->Query("SELECT DISTINCT __finlake_file FROM (" + scan + ") AS t WHERE " + condition);
     if (!matched.ok()) return matched.status().WithContext(root() + ": optimize --where '" + options.where + "'");
     for (int64_t row = 0; row < (*matched)->row_count(); ++row) {
       admitted.insert(static_cast<size_t>((*matched)->GetInt64(0, row)));

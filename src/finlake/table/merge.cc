@@ -14,6 +14,7 @@
 #include "finlake/core/strings.h"
 #include "finlake/delta/protocol_check.h"
 #include "finlake/table/file_skipping.h"
+#include "finlake/table/predicate.h"
 #include "finlake/table/table.h"
 #include "finlake/table/table_internal.h"
 
@@ -73,7 +74,12 @@ Result<WriteResult> Table::Merge(const std::string& source_sql, const MergeOptio
   }
   // 1. The source, with a delete flag (computed over the source's own columns,
   // which may include flags the table lacks) and a row number.
-  std::string delete_flag = options.delete_when ? "coalesce((" + *options.delete_when + "), false)" : "false";
+  std::string delete_flag = "false";
+  if (options.delete_when) {
+    ASSIGN_OR_RETURN(std::string condition,
+                     CheckedPredicate(*connection_, *options.delete_when, root() + ": merge delete-when predicate"));
+    delete_flag = "coalesce(" + condition + ", false)";
+  }
   std::string flagged = "SELECT *, " + delete_flag + " AS __finlake_delete FROM (" + source_sql + ") AS __raw";
   ConformRules rules;
   rules.add_new_columns = options.add_new_columns;

@@ -10,6 +10,7 @@
 #include "finlake/core/strings.h"
 #include "finlake/core/writeback.h"
 #include "finlake/delta/protocol_check.h"
+#include "finlake/table/predicate.h"
 #include "finlake/table/table_internal.h"
 
 namespace finlake::table {
@@ -314,9 +315,12 @@ Result<WriteResult> Table::Write(const std::string& source_sql, const WriteOptio
   // What this write read: nothing for an append; the replaced partitions or the
   // whole table for an overwrite.
   delta::ReadSet read;
+  std::string replaced_condition;
   if (overwrite && options.replace_where) {
-    read.appended_rows_read = [this, &snapshot, &options](const std::vector<delta::AddFile>& files) {
-      return AnyRowMatches(snapshot, files, *options.replace_where);
+    ASSIGN_OR_RETURN(replaced_condition,
+                     CheckedPredicate(*connection_, *options.replace_where, root() + ": replace-where predicate"));
+    read.appended_rows_read = [this, &snapshot, &replaced_condition](const std::vector<delta::AddFile>& files) {
+      return AnyRowMatches(snapshot, files, replaced_condition);
     };
   } else if (overwrite) {
     read.whole_table = true;
@@ -325,8 +329,8 @@ Result<WriteResult> Table::Write(const std::string& source_sql, const WriteOptio
     std::vector<const delta::AddFile*> replaced;
     if (options.replace_where) {
       // Every new row must fall inside the replaced partitions.
-      ASSIGN_OR_RETURN(auto outside, connection_->Query("SELECT count(*) FROM (" + select_sql + ") WHERE NOT coalesce((" +
-                                                        *options.replace_where + "), false)"));
+      ASSIGN_OR_RETURN(auto outside, connection_->Query("SELECT count(*) FROM (" + select_sql + ") WHERE NOT coalesce(" +
+                                                        replaced_condition + ", false)"));
       if (outside->GetInt64(0, 0) > 0) {
         return Status::InvalidArgument(root() + ": " + std::to_string(outside->GetInt64(0, 0)) +
                                        " input rows fall outside the replaced partitions (" + *options.replace_where + ")");
@@ -345,7 +349,7 @@ Result<WriteResult> Table::Write(const std::string& source_sql, const WriteOptio
           rows.push_back("(" + Join(values, ", ") + ")");
         }
         auto matched = connection_->Query("SELECT __index FROM (VALUES " + Join(rows, ", ") + ") AS p(" +
-                                          Join(columns, ", ") + ") WHERE " + *options.replace_where);
+                                          Join(columns, ", ") + ") WHERE " + replaced_condition);
         if (!matched.ok()) {
           return matched.status().WithContext(root() + ": replace-where must name partition columns only (" +
                                               Join(snapshot.metadata.partition_columns, ", ") + ")");
@@ -453,12 +457,12 @@ Result<Table::ConformedInput> Table::ConformInput(delta::Snapshot* snapshot, con
 }
 
 Result<bool> Table::AnyRowMatches(const delta::Snapshot& snapshot, const std::vector<delta::AddFile>& files,
-                                  const std::string& predicate) {
+                                  const std::string& condition) {
   delta::Snapshot added = snapshot;
   added.files = files;
   ASSIGN_OR_RETURN(std::string scan, ScanSql(added));
-  auto matched = connection_->Query("SELECT count(*) FROM (SELECT 1 FROM (" + scan + ") AS t WHERE coalesce((" +
-                                    predicate + "), false) LIMIT 1)");
+  auto matched = connection_->Query("SELECT count(*) FROM (SELECT 1 FROM (" + scan + ") AS t WHERE coalesce(" +
+                                    condition + ", false) LIMIT 1)");
   if (!matched.ok()) return matched.status().WithContext(root() + ": checking files of a concurrent commit");
   return (*matched)->GetInt64(0, 0) > 0;
 }

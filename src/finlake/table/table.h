@@ -182,10 +182,10 @@ class Table {
   [[nodiscard]] Result<ConformedInput> ConformInput(delta::Snapshot* snapshot, const std::string& source_sql,
                                                     const ConformRules& rules);
   // Whether any row of `files` (added by a concurrent commit) satisfies
-  // `predicate`, SQL over the table's columns: the conflict check of a
-  // transaction that read the rows matching it.
+  // `condition` (a predicate over the table's columns, as CheckedPredicate
+  // returns it): the conflict check of a transaction that read the rows matching it.
   [[nodiscard]] Result<bool> AnyRowMatches(const delta::Snapshot& snapshot, const std::vector<delta::AddFile>& files,
-                                           const std::string& predicate);
+                                           const std::string& condition);
   // Writes the rows of `select_sql` (the table's data columns only) as files of
   // about `file_bytes` (about `file_rows`, when known) each, into the folder of
   // one partition. With `ordered` and `file_rows`, file i holds exactly rows

@@ -1,0 +1,72 @@
+#include "finlake/table/predicate.h"
+
+#include <nlohmann/json.hpp>
+
+namespace finlake::table {
+namespace {
+
+using json = nlohmann::json;
+
+// The first node under `node` that a predicate may not hold, by name; empty when
+// there is none.
+std::string Forbidden(const json& node) {
+  if (node.is_array()) {
+    for (const json& child : node) {
+      if (std::string found = Forbidden(child); !found.empty()) return found;
+    }
+    return "";
+  }
+  if (!node.is_object()) return "";
+  std::string kind = node.value("class", "");
+  if (kind == "SUBQUERY" || node.contains("subquery") || node.contains("from_table")) return "a subquery";
+  if (kind == "PARAMETER") return "a parameter";
+  for (const auto& [key, child] : node.items()) {
+    if (std::string found = Forbidden(child); !found.empty()) return found;
+  }
+  return "";
+}
+
+bool Empty(const json& node, const char* key) {
+  return !node.contains(key) || node[key].is_null() || (node[key].is_array() && node[key].empty());
+}
+
+}  // namespace
+
+Result<std::string> CheckedPredicate(engine::Connection& connection, const std::string& predicate,
+                                     const std::string& what) {
+  std::string shown = predicate.size() > 200 ? predicate.substr(0, 200) + "..." : predicate;
+  auto refuse = [&](const std::string& rule) {
+    return Status::InvalidArgument(what + " '" + shown + "': " + rule);
+  };
+  if (predicate.find_first_not_of(" \t\r\n") == std::string::npos) return refuse("the predicate is empty");
+  std::string wrapped = "(" + predicate + "\n)";
+  ASSIGN_OR_RETURN(auto serialize, connection.Prepare("SELECT json_serialize_sql($1::VARCHAR)"));
+  ASSIGN_OR_RETURN(auto result, serialize->Run({"SELECT * FROM __finlake_row WHERE " + wrapped}));
+  json tree = json::parse(result->GetString(0, 0), nullptr, false);
+  if (tree.is_discarded()) return Status::Internal(what + ": json_serialize_sql returned invalid JSON");
+  if (tree.value("error", true)) {
+    std::string message = tree.value("error_message", std::string("no message"));
+    if (message.find("Only SELECT") != std::string::npos) return refuse("must be one expression, not statements");
+    return refuse("not an expression DuckDB parses (" + message + ")");
+  }
+  const json& statements = tree["statements"];
+  if (!statements.is_array() || statements.size() != 1) return refuse("must be one expression, not statements");
+  const json& node = statements[0]["node"];
+  const json& from = node.contains("from_table") ? node["from_table"] : json();
+  bool plain = node.value("type", "") == "SELECT_NODE" && Empty(node, "modifiers") &&
+               Empty(node, "group_expressions") && Empty(node, "group_sets") && Empty(node, "having") &&
+               Empty(node, "qualify") && Empty(node, "sample") && node.contains("cte_map") &&
+               Empty(node["cte_map"], "map") && from.is_object() && from.value("type", "") == "BASE_TABLE" &&
+               from.value("table_name", "") == "__finlake_row" && node.contains("where_clause") &&
+               node["where_clause"].is_object();
+  if (!plain) {
+    return refuse("must be one expression over the row's columns (a parenthesis closed early, or a clause such as "
+                  "LIMIT, ORDER BY, GROUP BY or UNION after it)");
+  }
+  if (std::string found = Forbidden(node["where_clause"]); !found.empty()) {
+    return refuse(found + " is not allowed: a predicate reads the row's columns only");
+  }
+  return wrapped;
+}
+
+}  // namespace finlake::table
