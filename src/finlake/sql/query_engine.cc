@@ -210,6 +210,7 @@ Status QueryEngine::Reconnect() {
   if (database == database_) return Status::Ok();
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, database->Connect());
   open_tables_.clear();  // They read through the old engine.
+  rewrites_.clear();
   ASSIGN_OR_RETURN(serialize_, connection->Prepare("SELECT json_serialize_sql($1::VARCHAR)"));
   ASSIGN_OR_RETURN(deserialize_, connection->Prepare("SELECT json_deserialize_sql($1::JSON)"));
   connection_ = std::move(connection);
@@ -222,12 +223,41 @@ Result<std::vector<PreparedQuery>> QueryEngine::Prepare(const std::string& sql) 
   std::vector<PreparedQuery> prepared;
   for (const std::string& statement : SplitStatements(sql)) {
     const auto start = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(PreparedQuery query, PrepareOne(statement));
+    // Kept by the text without the white space around it ("a; a" is two of one).
+    const size_t first = statement.find_first_not_of(" \t\r\n");
+    const std::string key = statement.substr(first, statement.find_last_not_of(" \t\r\n") + 1 - first);
+    std::optional<PreparedQuery> reused = Reuse(key);
+    if (!reused) {
+      pinned_ = false;
+      ASSIGN_OR_RETURN(reused, PrepareOne(statement));
+      if (!pinned_ && key.size() <= kRewriteTextMax) {
+        if (rewrites_.size() >= kRewritesKept) rewrites_.clear();  // Crude, and rare.
+        rewrites_[key] = *reused;
+      }
+    }
+    PreparedQuery query = std::move(*reused);
     query.prepare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     prepared.push_back(std::move(query));
   }
   if (prepared.empty()) return Status::InvalidArgument("no SQL statement given");
   return prepared;
+}
+
+std::optional<PreparedQuery> QueryEngine::Reuse(const std::string& statement) {
+  auto hit = rewrites_.find(statement);
+  if (hit == rewrites_.end()) return std::nullopt;
+  for (const TableRead& read : hit->second.reads) {
+    auto opened = open_tables_.find(read.table);
+    Result<int64_t> latest = opened == open_tables_.end() ? Result<int64_t>(Status::NotFound(read.table))
+                                                          : opened->second.table->log().LatestVersion();
+    if (!latest.ok() || *latest != read.version) {
+      rewrites_.erase(hit);
+      return std::nullopt;
+    }
+  }
+  PreparedQuery reused = hit->second;
+  reused.reused = true;
+  return reused;
 }
 
 Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
@@ -520,6 +550,7 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
   std::optional<int64_t> version;
   const json& at = base_table.contains("at_clause") ? base_table["at_clause"] : json();
   if (at.is_object()) {
+    pinned_ = true;
     std::string unit = Text(at, "unit");
     std::transform(unit.begin(), unit.end(), unit.begin(), ::toupper);
     json expr = at.value("expr", json());

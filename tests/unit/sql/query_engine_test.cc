@@ -117,6 +117,33 @@ TEST_F(QueryEngineTest, ALaterCommitIsSeenAndOlderVersionsStayAsTheyWere) {
   EXPECT_EQ(Cell("SELECT sum(x) FROM gold.later"), "5");
 }
 
+TEST_F(QueryEngineTest, ARepeatedStatementReusesItsRewriteUntilTheTableMoves) {
+  const std::string latest = "SELECT count(*) FROM silver.prices WHERE close > 0";
+  auto first = engine_->Prepare(latest + "; " + latest);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE((*first)[0].reused);
+  EXPECT_TRUE((*first)[1].reused);
+  EXPECT_EQ((*first)[1].sql, (*first)[0].sql);
+  EXPECT_EQ(Cell(latest), "2");
+  // A commit since: the statement is rewritten over the new snapshot.
+  auto table = lake_->OpenTable("silver.prices");
+  ASSERT_TRUE(table.ok());
+  ASSERT_TRUE((*table)->Append("SELECT 'C' AS symbol, 3.0 AS close").ok());
+  auto after = engine_->Prepare(latest);
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE((*after)[0].reused);
+  EXPECT_EQ((*after)[0].reads[0].version, 3);
+  EXPECT_EQ(Cell(latest), "3");
+  // Time travel is rewritten every time (a vacuum may take its files).
+  const std::string pinned = "SELECT count(*) FROM silver.prices AT (VERSION => 1)";
+  auto travelled = engine_->Prepare(pinned + "; " + pinned);
+  ASSERT_TRUE(travelled.ok());
+  EXPECT_FALSE((*travelled)[1].reused);
+  // Statements that fail are not kept: the error comes again.
+  EXPECT_FALSE(engine_->Prepare("SELECT * FROM silver.missing").ok());
+  EXPECT_FALSE(engine_->Prepare("SELECT * FROM silver.missing").ok());
+}
+
 TEST_F(QueryEngineTest, RefusesWhatIsNotALakeSelect) {
   for (std::string sql : {"DELETE FROM silver.prices", "CREATE TABLE x (a INT)", "COPY (SELECT 1) TO '/tmp/x.csv'",
                           "SELECT * FROM read_parquet('/etc/passwd')", "SELECT * FROM prices", "SELECT * FROM silver.nope",
