@@ -131,6 +131,7 @@ def build_table(finlake, work, source, target):
         raise mb.MaintenanceError(f"scan table: optimize said {layout}, the log lists {len(live)} files, "
                                   f"{on_disk} on disk")
     sizes = sorted(live.values())
+    os.sync()  # The tables just written are timed at rest, as the peers' files are.
     return lake, table_dir, {"import_seconds": import_s, "zorder_seconds": zorder_s, "zorder_cpu_seconds": zorder_cpu,
                              "files": len(live), "bytes": sum(sizes), "median_file_bytes": sizes[len(sizes) // 2],
                              "optimize_output": out.strip(), "pre_optimize_files_deleted": removed,
