@@ -25,6 +25,9 @@ inline constexpr int64_t kCommitFileBytesMax = int64_t{1} << 30;
 // output), and per-group overhead (headers, statistics) grows.
 inline constexpr int64_t kParquetRowGroupRowsDefault = 122880;
 inline constexpr int64_t kParquetRowGroupRowsMin = 8192;
+// Row groups per file that optimize --zorder / --sort-by aim for (no larger than
+// the default), so DuckDB skips most of a file it must open (table.h FileLayout).
+inline constexpr int64_t kClusteredRowGroupsPerFile = 6;
 
 // Delta stats: strings are truncated to this many characters (Spark's default).
 inline constexpr int kStatsStringPrefixMax = 32;

@@ -283,7 +283,10 @@ Result<WriteResult> Table::Optimize(const OptimizeOptions& options) {
     const bool unordered = !layout;
     if (unordered) RETURN_IF_ERROR(connection_->Execute("SET preserve_insertion_order = false"));
     auto added_or = WritePartitionFiles(snapshot, snapshot.files[files.front()], select, options.target_file_bytes,
-                                        file_rows, &rows, /*ordered=*/!options.sort_by.empty());
+                                        file_rows, &rows,
+                                        !options.sort_by.empty()  ? FileLayout::kSorted
+                                        : !options.zorder.empty() ? FileLayout::kClustered
+                                                                  : FileLayout::kPacked);
     if (unordered) RETURN_IF_ERROR(connection_->Execute("RESET preserve_insertion_order"));
     ASSIGN_OR_RETURN(std::vector<delta::AddFile> added, std::move(added_or));
     result.rows_written += rows;

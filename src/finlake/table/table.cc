@@ -471,7 +471,7 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
                                                                const delta::AddFile& partition_of,
                                                                const std::string& select_sql, int64_t file_bytes,
                                                                std::optional<int64_t> file_rows,
-                                                               int64_t* rows_written, bool ordered) {
+                                                               int64_t* rows_written, FileLayout layout) {
   std::optional<std::string> local_root = storage_->LocalPath(root());
   if (!local_root) return Status::Unsupported(root() + ": DuckDB writes need a storage with local paths");
   // The partition's folder is the one its files already live in.
@@ -483,14 +483,23 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
   // Files part-<uuid>-0, -1, ...: unique, and predictable for the writeback starter.
   std::string stem = "part-" + NewUuid() + "-";
   std::string format = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS";
-  // DuckDB starts a new file only between row groups: files smaller than its
-  // default row group (122,880 rows) need smaller row groups to come out near
-  // the target size.
-  if (file_rows && *file_rows < limits::kParquetRowGroupRowsDefault) {
-    format += ", ROW_GROUP_SIZE " + std::to_string(std::max<int64_t>(*file_rows / 2, limits::kParquetRowGroupRowsMin));
+  // Row groups. DuckDB starts a new file only between row groups: files smaller
+  // than its default row group (122,880 rows) need smaller ones to come out near
+  // the target size. A clustered file's row groups each cover a narrower range of
+  // its keys, so a selective query decodes only the groups it cannot skip: on W4's
+  // 100M-row Z-ordered table (242 files of 5 MB, about 376,000 rows each),
+  // 61,440-row groups took symbol + hour from 4.3 to 3.0 ms, a symbol from 30 to
+  // 25 ms and an hour of all symbols from 86 to 57 ms, for full scans 3-5% slower.
+  if (file_rows) {
+    int64_t group_rows = limits::kParquetRowGroupRowsDefault;
+    if (layout != FileLayout::kPacked) group_rows = *file_rows / limits::kClusteredRowGroupsPerFile;
+    if (*file_rows < limits::kParquetRowGroupRowsDefault) group_rows = std::min(group_rows, *file_rows / 2);
+    if (group_rows < limits::kParquetRowGroupRowsDefault) {
+      format += ", ROW_GROUP_SIZE " + std::to_string(std::max(group_rows, limits::kParquetRowGroupRowsMin));
+    }
   }
   Result<std::vector<std::vector<json>>> rows = Status::Internal("unset");
-  if (ordered && file_rows && *file_rows > 0) {
+  if (layout == FileLayout::kSorted && file_rows && *file_rows > 0) {
     // DuckDB's COPY rotating files by FILE_SIZE_BYTES loses the order across
     // files: now and then a row group from another thread's stretch of the
     // sorted rows lands in a file, and its min/max spans most of the table. So

@@ -186,14 +186,19 @@ class Table {
   // returns it): the conflict check of a transaction that read the rows matching it.
   [[nodiscard]] Result<bool> AnyRowMatches(const delta::Snapshot& snapshot, const std::vector<delta::AddFile>& files,
                                            const std::string& condition);
+  // How WritePartitionFiles lays out the rows of its SELECT.
+  enum class FileLayout {
+    kPacked,     // Any order (bin-packing).
+    kClustered,  // The SELECT's order, files rotated by size, which keeps it only roughly (Z-order).
+    kSorted,     // With file_rows: file i holds exactly rows i * file_rows ... of the order (sort-by).
+  };
   // Writes the rows of `select_sql` (the table's data columns only) as files of
   // about `file_bytes` (about `file_rows`, when known) each, into the folder of
-  // one partition. With `ordered` and `file_rows`, file i holds exactly rows
-  // i * file_rows ... of the SELECT's order (optimize --sort-by); else DuckDB
-  // rotates files by size, which keeps the order only roughly.
+  // one partition. Clustered and sorted files get about kClusteredRowGroupsPerFile
+  // row groups each, which DuckDB skips inside a file by their min/max.
   [[nodiscard]] Result<std::vector<delta::AddFile>> WritePartitionFiles(
       const delta::Snapshot& snapshot, const delta::AddFile& partition_of, const std::string& select_sql,
-      int64_t file_bytes, std::optional<int64_t> file_rows, int64_t* rows_written, bool ordered = false);
+      int64_t file_bytes, std::optional<int64_t> file_rows, int64_t* rows_written, FileLayout layout);
   [[nodiscard]] Result<std::vector<delta::AddFile>> WriteDataFiles(const delta::Snapshot& snapshot,
                                                                    const std::string& select_sql,
                                                                    int64_t* rows_written);
