@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "finlake/core/limits.h"
+#include "finlake/core/strings.h"
 #include "finlake/table/table.h"
 #include "testing/test_env.h"
 
@@ -208,6 +210,35 @@ TEST_F(MergeTest, SortByWritesFilesInKeyOrder) {
   refused = table->Optimize(unknown);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("sort-by column 'nope'"), std::string::npos) << refused.status().message();
+}
+
+TEST_F(MergeTest, ClusteredFilesHoldSeveralRowGroupsEachNarrowerThanTheFile) {
+  auto table = Create();
+  ASSERT_TRUE(table->Append(kShuffled).ok());
+  OptimizeOptions options;
+  options.sort_by = {"symbol", "d"};
+  options.target_file_bytes = 1 << 20;
+  ASSERT_TRUE(table->Optimize(options).ok());
+  delta::Snapshot snapshot = table->Load().value();
+  int64_t files_checked = 0;
+  for (const auto& file : snapshot.files) {
+    std::string path = table->root() + "/" + file.path;
+    auto groups = connection_->Query(
+        "SELECT row_group_id, row_group_num_rows, stats_min, stats_max FROM parquet_metadata(" + SqlQuote(path) +
+        ") WHERE path_in_schema = 'symbol' ORDER BY row_group_id");
+    ASSERT_TRUE(groups.ok()) << groups.status().ToString();
+    if (*file.NumRecords() < limits::kClusteredRowGroupsPerFile * limits::kParquetRowGroupRowsMin) continue;
+    ++files_checked;
+    EXPECT_GE((*groups)->row_count(), limits::kClusteredRowGroupsPerFile - 1) << path;
+    json stats = json::parse(*file.stats);
+    int narrower = 0;
+    for (int64_t g = 0; g < (*groups)->row_count(); ++g) {
+      narrower += (*groups)->GetString(2, g) != stats["minValues"]["symbol"] ||
+                  (*groups)->GetString(3, g) != stats["maxValues"]["symbol"];
+    }
+    EXPECT_GE(narrower, (*groups)->row_count() - 1) << path << ": row groups span the whole file's symbols";
+  }
+  EXPECT_GE(files_checked, 1);
 }
 
 TEST_F(MergeTest, DeleteConflictsWithAConcurrentAppendOfAMatchingRowOnly) {
