@@ -211,6 +211,7 @@ Status QueryEngine::Reconnect() {
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Connection> connection, database->Connect());
   open_tables_.clear();  // They read through the old engine.
   rewrites_.clear();
+  rewrite_bytes_ = 0;
   ASSIGN_OR_RETURN(serialize_, connection->Prepare("SELECT json_serialize_sql($1::VARCHAR)"));
   ASSIGN_OR_RETURN(deserialize_, connection->Prepare("SELECT json_deserialize_sql($1::JSON)"));
   connection_ = std::move(connection);
@@ -230,9 +231,15 @@ Result<std::vector<PreparedQuery>> QueryEngine::Prepare(const std::string& sql) 
     if (!reused) {
       pinned_ = false;
       ASSIGN_OR_RETURN(reused, PrepareOne(statement));
+      const size_t bytes = key.size() + reused->sql.size() + reused->fallback_sql.size();
       if (!pinned_ && key.size() <= kRewriteTextMax) {
-        if (rewrites_.size() >= kRewritesKept) rewrites_.clear();  // Crude, and rare.
+        // Crude, and rare: a scan of 10,000 files is about 1 MB of SQL.
+        if (rewrites_.size() >= kRewritesKept || rewrite_bytes_ + bytes > kRewriteBytesKept) {
+          rewrites_.clear();
+          rewrite_bytes_ = 0;
+        }
         rewrites_[key] = *reused;
+        rewrite_bytes_ += bytes;
       }
     }
     PreparedQuery query = std::move(*reused);
@@ -251,6 +258,8 @@ std::optional<PreparedQuery> QueryEngine::Reuse(const std::string& statement) {
     Result<int64_t> latest = opened == open_tables_.end() ? Result<int64_t>(Status::NotFound(read.table))
                                                           : opened->second.table->log().LatestVersion();
     if (!latest.ok() || *latest != read.version) {
+      rewrite_bytes_ -= std::min(rewrite_bytes_, hit->first.size() + hit->second.sql.size() +
+                                                     hit->second.fallback_sql.size());
       rewrites_.erase(hit);
       return std::nullopt;
     }

@@ -141,6 +141,8 @@ class QueryEngine {
   std::map<std::string, PreparedQuery> rewrites_;
   static constexpr size_t kRewritesKept = 256;
   static constexpr size_t kRewriteTextMax = 64 * 1024;
+  static constexpr size_t kRewriteBytesKept = 32 << 20;  // Texts and rewrites together.
+  size_t rewrite_bytes_ = 0;
   bool pinned_ = false;  // The statement being rewritten names a version (AT, AS OF).
   // Table reference node -> the conjuncts that may prune it (set by CollectPruning).
   std::map<const nlohmann::json*, std::vector<PruningConjunct>> pending_;
