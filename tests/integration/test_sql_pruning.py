@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_finlake
+from conftest import finlake_binary, run_finlake
 
 PREFIX = "S" * 36
 REGIONS = ["us", "eu", "apac"]
@@ -90,3 +91,36 @@ def test_pruned_queries_return_the_rows_of_unpruned_ones(lake: Path, table: str)
                                  f"{len(all_rows)} without pruning"
         pruned_any += files < total
     assert pruned_any >= 4, f"{table}: pruning read fewer files for only {pruned_any} of 24 predicates"
+
+
+def test_the_shell_reuses_a_statements_rewrite_until_a_commit(new_lake: Path, tmp_path: Path) -> None:
+    """One engine serves a shell session: a statement typed again reuses its rewrite
+    (`--stats` says so) while its table has no newer commit, and a commit made by
+    another process in between is seen at once."""
+    first, second = tmp_path / "first.parquet", tmp_path / "second.parquet"
+    pq.write_table(pa.table({"v": [1, 2, 3]}), first)
+    pq.write_table(pa.table({"v": [4]}), second)
+    run_finlake(new_lake, "import", "bronze.t", first, "--create", check=True)
+    statement = "SELECT count(*) AS n FROM bronze.t WHERE v > 0;\n"
+    shell = subprocess.Popen([str(finlake_binary()), "--lake", str(new_lake), "sql", "--format", "csv", "--stats"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        shell.stdout.readline()  # The banner.
+        counts = []
+        for step in range(3):
+            if step == 1:
+                run_finlake(new_lake, "import", "bronze.t", second, check=True)
+            shell.stdin.write(statement)
+            shell.stdin.flush()
+            assert shell.stdout.readline().endswith("n\n")
+            counts.append(shell.stdout.readline().strip())
+        _, err = shell.communicate(timeout=60)
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+    assert counts == ["3", "4", "4"]
+    versions = re.findall(r"bronze\.t: version (\d+)", err)
+    assert versions == ["1", "2", "2"], err
+    # Only the third statement: the second had a commit to see.
+    assert err.count("rewrite reused") == 1, err
+    assert err.index("rewrite reused") > err.rindex("version 2")

@@ -169,33 +169,46 @@ std::string FormatSchema(const delta::Schema& schema, const std::vector<std::str
   return out;
 }
 
-int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options) {
-  const OutputFormat format = options.format;
-  const std::string& output = options.output;
+int OpenSqlSession(sql::Lake& lake, const SqlOptions& options, SqlSession* session) {
   // Parquet is written by the sandboxed engine itself: the one file it may write
   // outside the lake's tables (a scratch file when the result goes to a pipe).
-  std::optional<ScratchDir> scratch;
-  std::string parquet_target;
-  if (format == OutputFormat::kParquet) {
-    if (output.empty()) {
+  if (options.format == OutputFormat::kParquet) {
+    if (options.output.empty()) {
       if (::isatty(STDOUT_FILENO)) {
         return Fail(Status::InvalidArgument("--format parquet writes binary: pass --output FILE or redirect stdout"));
       }
-      scratch.emplace("finlake-out-");
-      parquet_target = scratch->path() + "/result.parquet";
+      session->scratch.emplace("finlake-out-");
+      session->parquet_target = session->scratch->path() + "/result.parquet";
     } else {
-      parquet_target = std::filesystem::absolute(output).lexically_normal().string();
+      session->parquet_target = std::filesystem::absolute(options.output).lexically_normal().string();
     }
   }
-  auto engine = sql::QueryEngine::Create(
-      &lake, parquet_target.empty() ? std::vector<std::string>{} : std::vector<std::string>{parquet_target});
+  auto engine = sql::QueryEngine::Create(&lake, session->parquet_target.empty()
+                                                    ? std::vector<std::string>{}
+                                                    : std::vector<std::string>{session->parquet_target});
   if (!engine.ok()) return Fail(engine.status());
-  auto prepared = (*engine)->Prepare(text);
+  session->engine = std::move(*engine);
+  return 0;
+}
+
+int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options) {
+  SqlSession session;
+  if (int rc = OpenSqlSession(lake, options, &session); rc != 0) return rc;
+  return RunSql(session, text, options);
+}
+
+int RunSql(SqlSession& session, const std::string& text, const SqlOptions& options) {
+  const OutputFormat format = options.format;
+  const std::string& output = options.output;
+  const std::string& parquet_target = session.parquet_target;
+  std::optional<ScratchDir>& scratch = session.scratch;
+  sql::QueryEngine* engine = session.engine.get();
+  auto prepared = engine->Prepare(text);
   if (!prepared.ok()) return Fail(prepared.status());
   for (const sql::PreparedQuery& query : *prepared) {
     const auto start = std::chrono::steady_clock::now();
     // Each statement gets the whole timeout; Ctrl-C cancels the one running.
-    engine::QueryWatchdog watchdog((*engine)->connection(), options.timeout_ms, /*on_sigint=*/true);
+    engine::QueryWatchdog watchdog(engine->connection(), options.timeout_ms, /*on_sigint=*/true);
     auto stopped = [&](const Status& status) {
       const std::string reason = watchdog.reason();
       if (!reason.empty()) return Fail(Status::Internal(reason));
@@ -206,7 +219,7 @@ int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options) 
       }
       return Fail(status);
     };
-    engine::Connection& connection = (*engine)->connection();
+    engine::Connection& connection = engine->connection();
     if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
       auto result = sql::WithFallback(query, [&](const std::string& inner) {
         return connection.Query(format == OutputFormat::kParquet
@@ -261,12 +274,17 @@ int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options) 
         std::cerr << "-- " << read.table << ": version " << read.version << ", " << read.files << " of "
                   << read.files_total << " files scanned\n";
       }
+      if (options.stats && query.reused) std::cerr << "-- rewrite reused: no commit since it was made\n";
     }
   }
   return 0;
 }
 
 int Shell(sql::Lake& lake, const SqlOptions& options) {
+  // One engine for the session: a table's snapshot is loaded once, and a statement
+  // typed again reuses its rewrite while its tables have no newer commit.
+  SqlSession session;
+  if (int rc = OpenSqlSession(lake, options, &session); rc != 0) return rc;
   std::cout << "finlake SQL shell on " << lake.dir() << ". End statements with ';'. Ctrl-D quits.\n";
   std::string buffer, line;
   while (true) {
@@ -274,7 +292,7 @@ int Shell(sql::Lake& lake, const SqlOptions& options) {
     if (!std::getline(std::cin, line)) break;
     buffer += line + "\n";
     if (line.find(';') == std::string::npos) continue;
-    RunSql(lake, buffer, options);
+    RunSql(session, buffer, options);
     buffer.clear();
   }
   std::cout << "\n";

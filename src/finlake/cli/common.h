@@ -4,14 +4,17 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "finlake/cli/output.h"
+#include "finlake/core/scratch_dir.h"
 #include "finlake/core/status.h"
 #include "finlake/delta/schema.h"
 #include "finlake/engine/engine.h"
 #include "finlake/sql/lake.h"
+#include "finlake/sql/query_engine.h"
 
 namespace finlake::cli {
 
@@ -42,9 +45,21 @@ struct SqlOptions {
   int64_t timeout_ms = 0;  // Per statement; 0: no limit.
 };
 
+// The engine `finlake sql` runs statements on, with the file a Parquet result
+// goes to: one per process, or one per shell session, so that the snapshots and
+// rewrites the engine keeps serve every statement.
+struct SqlSession {
+  std::unique_ptr<sql::QueryEngine> engine;
+  std::optional<ScratchDir> scratch;  // Parquet to a pipe: written here, then copied to stdout.
+  std::string parquet_target;
+};
+// Opens `session` for `options`: 0, or the exit status of a failure it printed.
+int OpenSqlSession(sql::Lake& lake, const SqlOptions& options, SqlSession* session);
+
 // Runs SQL and prints each statement's result; the exit status.
 // Runs each statement of `text` under a QueryWatchdog: a statement running past
 // `options.timeout_ms` or hit by Ctrl-C is interrupted and reported.
+int RunSql(SqlSession& session, const std::string& text, const SqlOptions& options);
 int RunSql(sql::Lake& lake, const std::string& text, const SqlOptions& options = {});
 int Shell(sql::Lake& lake, const SqlOptions& options);
 
