@@ -603,6 +603,11 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
     if (!predicates.empty()) {
       if (!(*loaded)->stats) (*loaded)->stats = table::ParseStats(*snapshot);
       auto selected = table::SelectFiles(*snapshot, predicates, &*(*loaded)->stats);
+      // Then by the footers' row-group bounds, for a bounded number of files.
+      if (selected.ok() && !selected->empty() && selected->size() <= kRowGroupCheckFilesMax) {
+        auto finer = table.SelectByRowGroups(*snapshot, predicates, *selected, &(*loaded)->row_groups);
+        if (finer.ok()) selected = std::move(finer);
+      }
       if (selected.ok()) scan_options.files = std::move(*selected);
     }
   }

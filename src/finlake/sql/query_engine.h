@@ -116,10 +116,15 @@ class QueryEngine {
   struct LoadedSnapshot {
     delta::Snapshot snapshot;
     std::optional<table::ParsedStats> stats;
+    table::Table::RowGroupStats row_groups;  // Footers read (Table::SelectByRowGroups).
     // Scan SQL by the files pruning kept (nullopt: all of them).
     std::map<std::optional<std::vector<size_t>>, std::string> scans;
   };
   static constexpr size_t kScansKept = 64;
+  // Files the log's stats keep that are checked again by their row groups'
+  // footer stats (one parquet_metadata call, kept with the snapshot); a
+  // selection wider than this is scanned as it is.
+  static constexpr size_t kRowGroupCheckFilesMax = 64;
   // A table the engine has read and its snapshots by version: a version's
   // snapshot never changes, so a query of the latest version reloads nothing
   // unless a commit came since (one listing of _delta_log tells).

@@ -673,6 +673,106 @@ bool Table::FileHasTableTypes(const delta::Snapshot& snapshot, const std::string
   return true;
 }
 
+Result<std::string> Table::DataFilePath(const delta::AddFile& file, const std::string& local_root) {
+  if (StartsWith(file.path, "file:")) {
+    // An absolute URI: file:///abs/path or file:/abs/path.
+    std::string rest = file.path.substr(5);
+    while (StartsWith(rest, "//")) rest = rest.substr(1);
+    return rest;
+  }
+  if (file.path.find("://") != std::string::npos) {
+    return Status::Unsupported(root() + ": data file " + file.path + " is on a remote store finlake cannot read yet");
+  }
+  return StartsWith(file.path, "/") ? file.path : local_root + "/" + file.path;
+}
+
+Result<std::vector<size_t>> Table::SelectByRowGroups(const delta::Snapshot& snapshot,
+                                                     const std::vector<ColumnPredicate>& predicates,
+                                                     const std::vector<size_t>& candidates, RowGroupStats* footers) {
+  std::optional<std::string> local_root = storage_->LocalPath(root());
+  if (!local_root) return Status::Unsupported(root() + ": DuckDB reads need a storage with local paths");
+  std::vector<std::string> paths, unread;
+  for (size_t index : candidates) {
+    ASSIGN_OR_RETURN(std::string path, DataFilePath(snapshot.files[index], *local_root));
+    if (!footers->count(path) && (unread.empty() || unread.back() != path)) unread.push_back(path);
+    paths.push_back(std::move(path));
+  }
+  if (!unread.empty()) {
+    // The column types whose footer bounds DuckDB renders as file_skipping parses
+    // them: numbers, text, dates and timestamps (not decimals, binary, booleans).
+    std::set<std::string> comparable;
+    for (const StructField& field : snapshot.schema.fields) {
+      static const std::set<std::string> kTypes = {"long",   "integer", "short", "byte",     "double",
+                                                   "float",  "string",  "date",  "timestamp", "timestamp_ntz"};
+      if (field.type.kind == delta::DataType::Kind::kPrimitive && kTypes.count(field.type.primitive)) {
+        comparable.insert(field.name);
+      }
+    }
+    std::vector<std::string> quoted;
+    for (const std::string& path : unread) quoted.push_back(SqlQuote(path));
+    ASSIGN_OR_RETURN(auto rows, connection_->Query(
+                                    "SELECT file_name, row_group_id, row_group_num_rows, path_in_schema, type, "
+                                    "stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata([" +
+                                    Join(quoted, ", ") + "]) ORDER BY file_name, row_group_id"));
+    RowGroupStats read;
+    for (int64_t r = 0; r < rows->row_count(); ++r) {
+      const std::string file = rows->GetString(0, r);
+      if (std::find(unread.begin(), unread.end(), file) == unread.end()) {
+        return Status::Internal(root() + ": parquet_metadata named a file it was not asked for: " + file);
+      }
+      std::vector<json>& groups = read[file];
+      const auto group = static_cast<size_t>(rows->GetInt64(1, r));
+      while (groups.size() <= group) groups.push_back({{"minValues", json::object()}, {"maxValues", json::object()},
+                                                       {"nullCount", json::object()}});
+      json& stats = groups[group];
+      stats["numRecords"] = rows->GetInt64(2, r);
+      const std::string column = rows->GetString(3, r);
+      if (!comparable.count(column) || rows->GetString(4, r) == "INT96") continue;
+      // Bounds that do not order as text parses (NaN, infinities, dates before
+      // year 1000 or BC) are left out: that side is unbounded.
+      const std::string& type = snapshot.schema.Find(column)->type.primitive;
+      const bool real = type == "double" || type == "float";
+      const bool calendar = type == "date" || StartsWith(type, "timestamp");
+      auto usable = [&](const std::string& text) {
+        if (real) {
+          std::string lower = ToLower(text);
+          return lower.find("nan") == std::string::npos && lower.find("inf") == std::string::npos;
+        }
+        if (calendar) {
+          return text.size() >= 10 && text[4] == '-' && text.find("BC") == std::string::npos &&
+                 std::isdigit(static_cast<unsigned char>(text[0])) && text[0] != '0';
+        }
+        return true;
+      };
+      if (!rows->IsNull(5, r) && usable(rows->GetString(5, r))) stats["minValues"][column] = rows->GetString(5, r);
+      if (!rows->IsNull(6, r) && usable(rows->GetString(6, r))) stats["maxValues"][column] = rows->GetString(6, r);
+      if (!rows->IsNull(7, r)) stats["nullCount"][column] = rows->GetInt64(7, r);
+    }
+    for (auto& [path, groups] : read) (*footers)[path] = std::move(groups);
+  }
+  // One pseudo-file per row group, with its file's partition values.
+  delta::Snapshot groups;
+  groups.schema = snapshot.schema;
+  groups.metadata = snapshot.metadata;
+  std::vector<size_t> owner;
+  std::set<size_t> kept;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    // No row group read (an empty file, or a name DuckDB spelled otherwise): kept.
+    if ((*footers)[paths[i]].empty()) kept.insert(i);
+    for (const json& stats : (*footers)[paths[i]]) {
+      delta::AddFile group = snapshot.files[candidates[i]];
+      group.stats = stats.dump();
+      groups.files.push_back(std::move(group));
+      owner.push_back(i);
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<size_t> kept_groups, SelectFiles(groups, predicates));
+  for (size_t group : kept_groups) kept.insert(owner[group]);
+  std::vector<size_t> selected;
+  for (size_t i : kept) selected.push_back(candidates[i]);
+  return selected;
+}
+
 Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot, const ScanOptions& options) {
   std::optional<std::string> local_root = storage_->LocalPath(root());
   if (!local_root) return Status::Unsupported(root() + ": DuckDB reads need a storage with local paths");
@@ -692,19 +792,8 @@ Result<std::string> Table::ScanSql(const delta::Snapshot& snapshot, const ScanOp
   }
   std::vector<std::string> paths;
   for (size_t index : chosen) {
-    const delta::AddFile& file = snapshot.files[index];
-    if (StartsWith(file.path, "file:")) {
-      // An absolute URI: file:///abs/path or file:/abs/path.
-      std::string rest = file.path.substr(5);
-      while (StartsWith(rest, "//")) rest = rest.substr(1);
-      paths.push_back(rest);
-    } else if (file.path.find("://") != std::string::npos) {
-      return Status::Unsupported(root() + ": data file " + file.path + " is on a remote store finlake cannot read yet");
-    } else if (StartsWith(file.path, "/")) {
-      paths.push_back(file.path);
-    } else {
-      paths.push_back(*local_root + "/" + file.path);
-    }
+    ASSIGN_OR_RETURN(std::string path, DataFilePath(snapshot.files[index], *local_root));
+    paths.push_back(std::move(path));
   }
   std::vector<std::string> quoted;
   for (const std::string& path : paths) quoted.push_back(SqlQuote(path));

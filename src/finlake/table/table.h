@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "finlake/engine/engine.h"
 #include "finlake/storage/storage.h"
 #include "finlake/table/duck_checkpoint_codec.h"
+#include "finlake/table/file_skipping.h"
 
 namespace finlake::table {
 
@@ -120,6 +122,19 @@ class Table {
   };
   [[nodiscard]] Result<std::string> ScanSql(const delta::Snapshot& snapshot, const ScanOptions& options);
 
+  // Each data file's Parquet row groups as Delta-style stats JSON (numRecords,
+  // minValues, maxValues, nullCount of its primitive top-level columns), by path.
+  using RowGroupStats = std::map<std::string, std::vector<nlohmann::json>>;
+  // Of `candidates` (indexes into snapshot.files, in order), those with a row
+  // group whose footer statistics may match every predicate: finer than the log's
+  // per-file bounds (a Z-ordered file whose range covers a query's box may hold
+  // no row of it). Footers are read once per file into `footers`. An error leaves
+  // the caller to scan every candidate.
+  [[nodiscard]] Result<std::vector<size_t>> SelectByRowGroups(const delta::Snapshot& snapshot,
+                                                              const std::vector<ColumnPredicate>& predicates,
+                                                              const std::vector<size_t>& candidates,
+                                                              RowGroupStats* footers);
+
   // Deletes the rows matching `predicate` (DuckDB SQL over the table's columns),
   // rewriting only the files that hold such rows. Nothing is committed when no row
   // matches.
@@ -214,6 +229,8 @@ class Table {
   // DuckDB type of its Delta type (a timestamp with or without zone). False for
   // tables with nested columns and for any file DuckDB cannot describe.
   bool FileHasTableTypes(const delta::Snapshot& snapshot, const std::string& path);
+  // The local path DuckDB reads `file` at (`local_root`: the table's folder).
+  [[nodiscard]] Result<std::string> DataFilePath(const delta::AddFile& file, const std::string& local_root);
 
   Storage* storage_;
   engine::Database* database_;

@@ -144,6 +144,41 @@ TEST_F(QueryEngineTest, ARepeatedStatementReusesItsRewriteUntilTheTableMoves) {
   EXPECT_FALSE(engine_->Prepare("SELECT * FROM silver.missing").ok());
 }
 
+TEST_F(QueryEngineTest, AFileWhoseRowGroupsCannotMatchIsNotScanned) {
+  auto table = testing::CreatePlainTable(*lake_, "silver.groups",
+                                         {{"symbol", "string"}, {"v", "long"}, {"ts", "timestamp"}});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  // One file of two row groups (DuckDB's 122,880 rows each): 'A' on Jan 1, then 'Z' on Jan 3. The file's
+  // bounds in the log span both; each row group's in the footer only its own.
+  ASSERT_TRUE((*table)->Append("SELECT CASE WHEN i < 122880 THEN 'A' ELSE 'Z' END AS symbol, i AS v, "
+                               "TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_days(CASE WHEN i < 122880 THEN 0 ELSE 2 END) "
+                               "AS ts FROM range(130000) t(i)").ok());
+  auto snapshot = (*table)->Load();
+  ASSERT_TRUE(snapshot.ok());
+  ASSERT_EQ(snapshot->files.size(), 1u);
+  EXPECT_EQ(Cell("SELECT count(*) FROM silver.groups"), "130000");
+  struct Case {
+    std::string where, rows;
+    int64_t files;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"symbol = 'M'", "0", 0},
+           {"symbol = 'Z'", "7120", 1},
+           {"ts >= TIMESTAMPTZ '2024-01-01 12:00:00+00' AND ts < TIMESTAMPTZ '2024-01-02 12:00:00+00'", "0", 0},
+           {"symbol = 'A' AND ts > TIMESTAMPTZ '2024-01-02 00:00:00+00'", "0", 0},
+           {"symbol = 'A' AND ts < TIMESTAMPTZ '2024-01-02 00:00:00+00'", "122880", 1},
+           {"v BETWEEN 122000 AND 123000", "1001", 1},
+           {"symbol IN ('B', 'Y')", "0", 0},
+       }) {
+    const std::string sql = "SELECT count(*) FROM silver.groups WHERE ";
+    auto prepared = engine_->Prepare(sql + c.where);
+    ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+    EXPECT_EQ((*prepared)[0].reads[0].files, c.files) << c.where;
+    EXPECT_EQ(Cell(sql + c.where), c.rows) << c.where;
+    EXPECT_EQ(Cell(sql + "(" + c.where + ") OR false"), c.rows) << c.where << ", unpruned";
+  }
+}
+
 TEST_F(QueryEngineTest, RefusesWhatIsNotALakeSelect) {
   for (std::string sql : {"DELETE FROM silver.prices", "CREATE TABLE x (a INT)", "COPY (SELECT 1) TO '/tmp/x.csv'",
                           "SELECT * FROM read_parquet('/etc/passwd')", "SELECT * FROM prices", "SELECT * FROM silver.nope",
