@@ -603,8 +603,9 @@ Result<json> QueryEngine::ReplacementFor(const json& base_table, PreparedQuery& 
     if (!predicates.empty()) {
       if (!(*loaded)->stats) (*loaded)->stats = table::ParseStats(*snapshot);
       auto selected = table::SelectFiles(*snapshot, predicates, &*(*loaded)->stats);
-      // Then by the footers' row-group bounds, for a bounded number of files.
-      if (selected.ok() && !selected->empty() && selected->size() <= kRowGroupCheckFilesMax) {
+      // Then by the footers' row-group bounds, for a bounded number of files (and
+      // at least two: DuckDB checks one file's row groups itself as it opens it).
+      if (selected.ok() && selected->size() >= 2 && selected->size() <= kRowGroupCheckFilesMax) {
         auto finer = table.SelectByRowGroups(*snapshot, predicates, *selected, &(*loaded)->row_groups);
         if (finer.ok()) selected = std::move(finer);
       }
