@@ -23,6 +23,8 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
 bool StartsWith(std::string_view text, std::string_view prefix);
 bool EndsWith(std::string_view text, std::string_view suffix);
 std::string ToLower(std::string_view text);
+// `text` without the spaces, tabs and line breaks around it.
+std::string_view TrimWhitespace(std::string_view text);
 
 // Quotes an SQL string literal ('it''s') and an identifier ("a""b").
 std::string SqlQuote(std::string_view text);

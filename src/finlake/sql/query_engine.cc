@@ -225,13 +225,12 @@ Result<std::vector<PreparedQuery>> QueryEngine::Prepare(const std::string& sql) 
   for (const std::string& statement : SplitStatements(sql)) {
     const auto start = std::chrono::steady_clock::now();
     // Kept by the text without the white space around it ("a; a" is two of one).
-    const size_t first = statement.find_first_not_of(" \t\r\n");
-    const std::string key = statement.substr(first, statement.find_last_not_of(" \t\r\n") + 1 - first);
+    const std::string key(TrimWhitespace(statement));
     std::optional<PreparedQuery> reused = Reuse(key);
     if (!reused) {
       pinned_ = false;
       ASSIGN_OR_RETURN(reused, PrepareOne(statement));
-      const size_t bytes = key.size() + reused->sql.size() + reused->fallback_sql.size();
+      const size_t bytes = RewriteBytes(key, *reused);
       if (!pinned_ && key.size() <= kRewriteTextMax) {
         // Crude, and rare: a scan of 10,000 files is about 1 MB of SQL.
         if (rewrites_.size() >= kRewritesKept || rewrite_bytes_ + bytes > kRewriteBytesKept) {
@@ -250,6 +249,10 @@ Result<std::vector<PreparedQuery>> QueryEngine::Prepare(const std::string& sql) 
   return prepared;
 }
 
+size_t QueryEngine::RewriteBytes(const std::string& key, const PreparedQuery& query) {
+  return key.size() + query.sql.size() + query.fallback_sql.size();
+}
+
 std::optional<PreparedQuery> QueryEngine::Reuse(const std::string& statement) {
   auto hit = rewrites_.find(statement);
   if (hit == rewrites_.end()) return std::nullopt;
@@ -258,8 +261,7 @@ std::optional<PreparedQuery> QueryEngine::Reuse(const std::string& statement) {
     Result<int64_t> latest = opened == open_tables_.end() ? Result<int64_t>(Status::NotFound(read.table))
                                                           : opened->second.table->log().LatestVersion();
     if (!latest.ok() || *latest != read.version) {
-      rewrite_bytes_ -= std::min(rewrite_bytes_, hit->first.size() + hit->second.sql.size() +
-                                                     hit->second.fallback_sql.size());
+      rewrite_bytes_ -= std::min(rewrite_bytes_, RewriteBytes(hit->first, hit->second));
       rewrites_.erase(hit);
       return std::nullopt;
     }

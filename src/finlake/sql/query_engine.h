@@ -94,6 +94,8 @@ class QueryEngine {
   // The kept rewrite of `statement` (text as typed), if every table it read at
   // its latest version has no newer commit; a stale one is dropped.
   std::optional<PreparedQuery> Reuse(const std::string& statement);
+  // What a kept rewrite counts against kRewriteBytesKept.
+  static size_t RewriteBytes(const std::string& key, const PreparedQuery& query);
   // The rewrite of one statement's tree into the SQL DuckDB runs; `prefix` is
   // "" or EXPLAIN [ANALYZE]; `utc_fast_path`: rewrite calendar calls (utc_calendar.h).
   [[nodiscard]] Result<PreparedQuery> Rewrite(nlohmann::json tree, const std::string& prefix, bool utc_fast_path);

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "finlake/core/strings.h"
+
 namespace finlake::table {
 namespace {
 
@@ -38,7 +40,7 @@ Result<std::string> CheckedPredicate(engine::Connection& connection, const std::
   auto refuse = [&](const std::string& rule) {
     return Status::InvalidArgument(what + " '" + shown + "': " + rule);
   };
-  if (predicate.find_first_not_of(" \t\r\n") == std::string::npos) return refuse("the predicate is empty");
+  if (TrimWhitespace(predicate).empty()) return refuse("the predicate is empty");
   std::string wrapped = "(" + predicate + "\n)";
   ASSIGN_OR_RETURN(auto serialize, connection.Prepare("SELECT json_serialize_sql($1::VARCHAR)"));
   ASSIGN_OR_RETURN(auto result, serialize->Run({"SELECT * FROM __finlake_row WHERE " + wrapped}));
