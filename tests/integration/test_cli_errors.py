@@ -352,11 +352,18 @@ def test_the_table_format_fetches_a_bounded_number_of_rows(lake):
     assert sql(lake, "SELECT * FROM range(3)", check=True).stdout.splitlines()[-1] == "(3 rows)"
 
 
-def test_memory_limit_applies_and_a_bad_size_is_named(lake):
+def test_memory_limit_applies_and_a_bad_size_is_named(lake, tmp_path):
     assert_error(sql(lake, "SELECT 1", "--memory-limit", "lots"), "--memory-limit 'lots' is not a size")
     heavy = "SELECT count(*) FROM (SELECT i % 1000000 AS k, list(i) FROM range(20000000) t(i) GROUP BY k)"
     assert_error(sql(lake, heavy, "--memory-limit", "30MB"), "Out of Memory", "--memory-limit SIZE")
     assert sql(lake, "SELECT 1 AS one", "--memory-limit", "1GB", check=True).stdout.splitlines()[-1] == "(1 row)"
+    # The Parquet format opens its own engine (it may write the output file): the
+    # size is checked there as well, and applies.
+    out = tmp_path / "one.parquet"
+    assert_error(sql(lake, "SELECT 1", "--memory-limit", "lots", "--format", "parquet", "--output", str(out)),
+                 "--memory-limit 'lots' is not a size")
+    assert not out.exists()
+    assert_error(sql(lake, heavy, "--memory-limit", "30MB", "--format", "parquet", "--output", str(out)), "Out of Memory")
 
 
 def test_timing_prints_each_statements_time_split_into_prepare_and_execute(lake):

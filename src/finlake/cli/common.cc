@@ -186,7 +186,14 @@ int OpenSqlSession(sql::Lake& lake, const SqlOptions& options, SqlSession* sessi
   auto engine = sql::QueryEngine::Create(&lake, session->parquet_target.empty()
                                                     ? std::vector<std::string>{}
                                                     : std::vector<std::string>{session->parquet_target});
-  if (!engine.ok()) return Fail(engine.status());
+  if (!engine.ok()) {
+    // The engine is where the size is first parsed: the lake opens its engines on use.
+    if (!options.memory_limit.empty() && engine.status().message().find("memory_limit") != std::string::npos) {
+      return Fail(Status::InvalidArgument("--memory-limit '" + options.memory_limit +
+                                          "' is not a size such as 512MB or 4GB (" + engine.status().message() + ")"));
+    }
+    return Fail(engine.status());
+  }
   session->engine = std::move(*engine);
   return 0;
 }

@@ -43,6 +43,7 @@ struct SqlOptions {
   bool stats = false;      // Per table: version read, files scanned (stderr).
   bool timing = false;     // Per statement: "run time: ... s (prepare ... s, execute ... s)" (stderr).
   int64_t timeout_ms = 0;  // Per statement; 0: no limit.
+  std::string memory_limit;  // --memory-limit as typed, named when DuckDB refuses it.
 };
 
 // The engine `finlake sql` runs statements on, with the file a Parquet result
@@ -53,7 +54,8 @@ struct SqlSession {
   std::optional<ScratchDir> scratch;  // Parquet to a pipe: written here, then copied to stdout.
   std::string parquet_target;
 };
-// Opens `session` for `options`: 0, or the exit status of a failure it printed.
+// Opens `session` for `options`: 0, or the exit status of a failure it printed
+// (a --memory-limit DuckDB refuses is reported as such).
 int OpenSqlSession(sql::Lake& lake, const SqlOptions& options, SqlSession* session);
 
 // Runs SQL and prints each statement's result; the exit status.

@@ -405,20 +405,8 @@ int Main(int argc, char** argv) {
   engine::EngineOptions engine_options;
   if (sql_cmd->parsed()) engine_options.memory_limit = sql_memory_limit;
   auto lake = OpenLake(lake_dir, /*create=*/false, engine_options);
-  auto fail_open = [&](const Status& status) {
-    if (!engine_options.memory_limit.empty() && status.message().find("memory_limit") != std::string::npos) {
-      return Fail(Status::InvalidArgument("--memory-limit '" + sql_memory_limit +
-                                          "' is not a size such as 512MB or 4GB (" + status.message() + ")"));
-    }
-    return Fail(status);
-  };
-  if (!lake.ok()) return fail_open(lake.status());
+  if (!lake.ok()) return Fail(lake.status());
   sql::Lake& l = **lake;
-  if (!engine_options.memory_limit.empty()) {
-    // The engines open on first use: the size is checked here, by the query engine
-    // `finlake sql` opens anyway (Lake keeps it).
-    if (auto engine = l.QueryDatabase(); !engine.ok()) return fail_open(engine.status());
-  }
   LeakAtExit leak_at_exit(&lake.value());
 
   if (create_ns->parsed()) {
@@ -654,6 +642,7 @@ int Main(int argc, char** argv) {
     options.stats = sql_stats;
     options.timing = sql_timing;
     options.timeout_ms = static_cast<int64_t>(sql_timeout_s * 1000);
+    options.memory_limit = sql_memory_limit;
     if (sql_text.empty()) return Shell(l, options);
     return RunSql(l, sql_text, options);
   }
