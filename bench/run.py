@@ -503,9 +503,12 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the scratch tables and lakes")
     parser.add_argument("--reuse-logs", action="store_true",
                         help="reuse the log-only tables an earlier --keep run left (skips building them)")
+    parser.add_argument("--sql-sort-by-size", metavar="SIZE",
+                        help="sql: after the import, `finlake optimize --sort-by symbol,ts --target-size SIZE` on "
+                             "both tables (every engine reading files reads the sorted ones); default: as imported")
     args = parser.parse_args()
 
-    size = SIZES[args.size]
+    size = dict(SIZES[args.size], sql_sort_target=args.sql_sort_by_size)
     maintenance_repeats = {"optimize": args.repeats or size["maintenance_repeats"],
                            "merge": args.repeats or size["maintenance_repeats"],
                            "zorder": args.repeats or 1}  # Z-order at full size takes minutes per side.

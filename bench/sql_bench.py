@@ -230,7 +230,10 @@ def export_text(ds, name, path, peer):
 
 # --------------------------------------------------------------------------- finlake and DuckDB
 
-def build_lake(finlake, work, ds):
+def build_lake(finlake, work, ds, sort_target=None):
+    """The lake and each table's live data files; with sort_target, both tables are
+    rewritten by `optimize --sort-by symbol,ts --target-size sort_target` after the
+    import (the layout ClickHouse's ORDER BY (symbol, ts) gives its tables)."""
     import deltalake
     lake = os.path.join(work, "sql_lake")
     subprocess.run(["rm", "-rf", lake], check=True)
@@ -241,6 +244,11 @@ def build_lake(finlake, work, ds):
         wall, out, _ = sh([finlake, "--lake", lake, "import", f"bench.{name}", ds[name], "--create"], f"import {name}")
         if f"imported {ds['rows'][name]} rows" not in out:
             raise SqlError(f"finlake import bench.{name}: expected {ds['rows'][name]} rows: {out.strip()}")
+        if sort_target:
+            wall, out, _ = sh([finlake, "--lake", lake, "optimize", f"bench.{name}", "--sort-by", "symbol,ts",
+                               "--target-size", sort_target], f"optimize {name}")
+            log(f"  finlake optimize bench.{name} --sort-by symbol,ts --target-size {sort_target}: {wall:.2f} s: "
+                f"{out.strip().splitlines()[-1]}")
         uris = deltalake.DeltaTable(os.path.join(lake, "bench", name)).file_uris()
         files[name] = [u[len("file://"):] if u.startswith("file://") else u for u in uris]
         log(f"  finlake import bench.{name}: {wall:.2f} s, {len(files[name])} file(s), "
@@ -468,7 +476,7 @@ def run_sql(finlake, work, size, repeats):
     runs = 1 + max(repeats, 1)
     _, help_text, _ = sh([finlake, "sql", "--help"], "finlake sql --help")
     has_timing = "--timing" in help_text
-    lake, files = build_lake(finlake, work, ds)
+    lake, files = build_lake(finlake, work, ds, size.get("sql_sort_target"))
     capi = capi_peer.build(work)
     views = "CREATE SCHEMA bench; " + " ".join(
         f"CREATE VIEW bench.{name} AS SELECT * FROM read_parquet([{', '.join(quote(p) for p in paths)}]);"
@@ -529,6 +537,7 @@ def run_sql(finlake, work, size, repeats):
     for s in skipped:
         log(f"  skipped {s}")
     return {"data": {k: ds[k] for k in ("rows", "symbols", "range_symbol", "dir")}, "files": files,
+            "sort_target": size.get("sql_sort_target"),
             "finlake_timing": has_timing, "hot_runs": runs - 1, "queries": queries, "skipped": skipped}, failures
 
 
