@@ -506,9 +506,12 @@ def main():
     parser.add_argument("--sql-sort-by-size", metavar="SIZE",
                         help="sql: after the import, `finlake optimize --sort-by symbol,ts --target-size SIZE` on "
                              "both tables (every engine reading files reads the sorted ones); default: as imported")
+    parser.add_argument("--sql-parquet-version", choices=["v1", "v2"],
+                        help="sql: create both tables with the property finlake.parquet.version (default: v1, "
+                             "the table default)")
     args = parser.parse_args()
 
-    size = dict(SIZES[args.size], sql_sort_target=args.sql_sort_by_size)
+    size = dict(SIZES[args.size], sql_sort_target=args.sql_sort_by_size, sql_parquet_version=args.sql_parquet_version)
     maintenance_repeats = {"optimize": args.repeats or size["maintenance_repeats"],
                            "merge": args.repeats or size["maintenance_repeats"],
                            "zorder": args.repeats or 1}  # Z-order at full size takes minutes per side.

@@ -230,10 +230,11 @@ def export_text(ds, name, path, peer):
 
 # --------------------------------------------------------------------------- finlake and DuckDB
 
-def build_lake(finlake, work, ds, sort_target=None):
+def build_lake(finlake, work, ds, sort_target=None, parquet_version=None):
     """The lake and each table's live data files; with sort_target, both tables are
     rewritten by `optimize --sort-by symbol,ts --target-size sort_target` after the
-    import (the layout ClickHouse's ORDER BY (symbol, ts) gives its tables)."""
+    import (the layout ClickHouse's ORDER BY (symbol, ts) gives its tables); with
+    parquet_version, the tables are created with finlake.parquet.version set."""
     import deltalake
     lake = os.path.join(work, "sql_lake")
     subprocess.run(["rm", "-rf", lake], check=True)
@@ -241,7 +242,9 @@ def build_lake(finlake, work, ds, sort_target=None):
     sh([finlake, "--lake", lake, "create-namespace", "bench"], "finlake create-namespace")
     files = {}
     for name in ("quotes", "trades"):
-        wall, out, _ = sh([finlake, "--lake", lake, "import", f"bench.{name}", ds[name], "--create"], f"import {name}")
+        prop = ["--property", f"finlake.parquet.version={parquet_version}"] if parquet_version else []
+        wall, out, _ = sh([finlake, "--lake", lake, "import", f"bench.{name}", ds[name], "--create"] + prop,
+                          f"import {name}")
         if f"imported {ds['rows'][name]} rows" not in out:
             raise SqlError(f"finlake import bench.{name}: expected {ds['rows'][name]} rows: {out.strip()}")
         if sort_target:
@@ -476,7 +479,7 @@ def run_sql(finlake, work, size, repeats):
     runs = 1 + max(repeats, 1)
     _, help_text, _ = sh([finlake, "sql", "--help"], "finlake sql --help")
     has_timing = "--timing" in help_text
-    lake, files = build_lake(finlake, work, ds, size.get("sql_sort_target"))
+    lake, files = build_lake(finlake, work, ds, size.get("sql_sort_target"), size.get("sql_parquet_version"))
     capi = capi_peer.build(work)
     views = "CREATE SCHEMA bench; " + " ".join(
         f"CREATE VIEW bench.{name} AS SELECT * FROM read_parquet([{', '.join(quote(p) for p in paths)}]);"
@@ -537,7 +540,7 @@ def run_sql(finlake, work, size, repeats):
     for s in skipped:
         log(f"  skipped {s}")
     return {"data": {k: ds[k] for k in ("rows", "symbols", "range_symbol", "dir")}, "files": files,
-            "sort_target": size.get("sql_sort_target"),
+            "sort_target": size.get("sql_sort_target"), "parquet_version": size.get("sql_parquet_version"),
             "finlake_timing": has_timing, "hot_runs": runs - 1, "queries": queries, "skipped": skipped}, failures
 
 

@@ -206,6 +206,38 @@ def test_finlake_all_types_table_reads_identically_everywhere(finlake, tmp_path)
     assert_same_rows(finlake.read("bronze.all_types"), duckdb_delta_scan(table_dir), "finlake vs DuckDB delta_scan")
 
 
+def test_a_table_with_parquet_v2_encodings_reads_identically_everywhere(finlake, tmp_path):
+    """``finlake.parquet.version=v2`` (set by ``import --create --property``) writes data
+    files with DuckDB's V2 encodings (DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY,
+    BYTE_STREAM_SPLIT, RLE_DICTIONARY) in V1 data pages; every contract type then reads the same in finlake, delta-rs, pyarrow and the
+    DuckDB delta extension, after appends and an OPTIMIZE. The property applies only to a
+    table the import creates."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    table_dir = finlake.lake / "bronze" / "v2"
+    batches = [write_all_types_batch(con, k, tmp_path / f"v2_{k}.parquet") for k in range(3)]
+    finlake("import", "bronze.v2", batches[0], "--create", "--partition-by", "p_str",
+            "--property", "finlake.parquet.version=v2")
+    for batch in batches[1:]:
+        finlake("import", "bronze.v2", batch)
+    refused = finlake("import", "bronze.v2", batches[0], "--property", "finlake.parquet.version=v1", check=False)
+    assert refused.returncode != 0 and "--property sets a new table's properties" in refused.stderr, refused.stderr
+    finlake("optimize", "bronze.v2", "--sort-by", "c_bigint")
+
+    files = [Path(u.removeprefix("file://")) for u in DeltaTable(str(table_dir)).file_uris()]
+    encodings = {e for f in files for (e,) in con.execute(
+        f"SELECT DISTINCT encodings FROM parquet_metadata('{f}')").fetchall()}
+    # Small batches of distinct values: no dictionaries, so the other V2 encodings.
+    assert {"DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "BYTE_STREAM_SPLIT"} <= encodings, encodings
+    assert "PLAIN_DICTIONARY" not in encodings, encodings
+
+    ours = finlake.read("bronze.v2")
+    assert_same_rows(ours, expected_all_types_rows(con, batches), "finlake vs source files")
+    assert_same_rows(ours, delta_rs_rows(table_dir), "finlake vs delta-rs")
+    assert_same_rows(ours, duckdb_delta_scan(table_dir), "finlake vs DuckDB delta_scan")
+    assert sum(pq.read_table(f).num_rows for f in files) == ours.num_rows
+
+
 def test_duckdb_only_types_map_per_contract(finlake, tmp_path):
     """DuckDB types with no Delta counterpart map per the contract when a table is
     declared with them (HUGEINT -> decimal(38,0), UBIGINT -> decimal(20,0),

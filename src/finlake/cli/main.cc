@@ -148,6 +148,8 @@ int Main(int argc, char** argv) {
   import->add_option("--format", im_format, "csv, parquet or json (default: from the file name)");
   import->add_flag("--create", im_create, "Create the table from the file's columns if it does not exist");
   import->add_option("--partition-by", im_partition, "With --create: partition columns, comma-separated");
+  std::vector<std::string> im_properties;
+  import->add_option("--property", im_properties, "With --create: Delta table property key=value (repeatable)");
   import->add_option("--mode", im_mode, "append or overwrite")->check(CLI::IsMember({"append", "overwrite"}))->capture_default_str();
   import->add_option("--replace-where", im_where, "With --mode overwrite: replace only partitions matching this predicate");
   import->add_flag("--add-columns", im_add_columns, "Add the file's new columns to the table (schema evolution)");
@@ -483,6 +485,7 @@ int Main(int argc, char** argv) {
     auto connection = l.Connect();
     if (!connection.ok()) return Fail(connection.status());
     auto table = l.OpenTable(im_name);
+    const bool created = !table.ok();
     if (!table.ok()) {
       if (!im_create || table.status().code() != StatusCode::kNotFound) return Fail(table.status());
       auto source = SourceSql(**connection, im_file, im_format, nullptr);
@@ -496,11 +499,17 @@ int Main(int argc, char** argv) {
         spec.schema.fields.push_back(delta::StructField{column, *delta_type, true, json::object()});
       }
       spec.partition_columns = SplitList(im_partition);
+      auto properties = ParseProperties(im_properties);
+      if (!properties.ok()) return Fail(properties.status());
+      spec.properties = *properties;
       table = l.CreateTable(im_name, spec, CurrentUser());
       if (!table.ok()) return Fail(table.status());
     }
     auto snapshot = (*table)->Load();
     if (!snapshot.ok()) return Fail(snapshot.status());
+    if (!im_properties.empty() && !created) {
+      return Fail(Status::InvalidArgument("--property sets a new table's properties; " + im_name + " exists already"));
+    }
     auto source = SourceSql(**connection, im_file, im_format, &snapshot->schema);
     if (!source.ok()) return Fail(source.status());
     table::WriteOptions options;

@@ -190,7 +190,20 @@ bool EveryFileHoldsEveryColumn(const delta::Snapshot& snapshot, const std::vecto
   return true;
 }
 
+// The COPY options every data file is written with: zstd, and the encodings the
+// table's kParquetVersionProperty asks for.
+Result<std::string> DataFileFormat(const std::map<std::string, std::string>& properties) {
+  auto it = properties.find(kParquetVersionProperty);
+  const std::string version = it == properties.end() ? "v1" : ToLower(it->second);
+  if (version != "v1" && version != "v2") {
+    return Status::InvalidArgument(std::string("table property ") + kParquetVersionProperty + " is '" + it->second +
+                                   "'; it must be v1 (the default) or v2");
+  }
+  return std::string("FORMAT parquet, COMPRESSION zstd") + (version == "v2" ? ", PARQUET_VERSION V2" : "");
+}
+
 Status ValidateSpec(const CreateSpec& spec) {
+  RETURN_IF_ERROR(DataFileFormat(spec.properties).status());
   if (spec.schema.fields.empty()) return Status::InvalidArgument("a table needs at least one column");
   std::set<std::string> seen;
   for (const StructField& field : spec.schema.fields) {
@@ -482,7 +495,8 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
   RETURN_IF_ERROR(storage_->MakeDirs(dir));
   // Files part-<uuid>-0, -1, ...: unique, and predictable for the writeback starter.
   std::string stem = "part-" + NewUuid() + "-";
-  std::string format = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS";
+  ASSIGN_OR_RETURN(std::string format, DataFileFormat(snapshot.metadata.configuration));
+  format += ", RETURN_STATS";
   // Row groups. DuckDB starts a new file only between row groups: files smaller
   // than its default row group (122,880 rows) need smaller ones to come out near
   // the target size. A clustered file's row groups each cover a narrower range of
@@ -536,7 +550,8 @@ Result<std::vector<delta::AddFile>> Table::WritePartitionFiles(const delta::Snap
 
 Result<std::vector<delta::AddFile>> Table::WriteDataFiles(const delta::Snapshot& snapshot,
                                                           const std::string& select_sql, int64_t* rows_written) {
-  std::string options = "FORMAT parquet, COMPRESSION zstd, RETURN_STATS, OVERWRITE_OR_IGNORE";
+  ASSIGN_OR_RETURN(std::string options, DataFileFormat(snapshot.metadata.configuration));
+  options += ", RETURN_STATS, OVERWRITE_OR_IGNORE";
   std::string stem = "part-" + NewUuid() + "-";
   bool partitioned = !snapshot.metadata.partition_columns.empty();
   if (!partitioned) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "testing/test_env.h"
 
@@ -19,9 +21,11 @@ class TableTest : public ::testing::Test {
     storage_ = NewLocalStorage();
   }
 
-  std::unique_ptr<Table> Create(const std::string& columns, std::vector<std::string> partitions = {}) {
+  std::unique_ptr<Table> Create(const std::string& columns, std::vector<std::string> partitions = {},
+                                std::map<std::string, std::string> properties = {}) {
     DescribeColumns(columns);
     CreateSpec spec;
+    spec.properties = std::move(properties);
     for (const auto& [name, type] : described_) {
       spec.schema.fields.push_back({name, delta::FromDuckDbType(type, name).value(), true, json::object()});
     }
@@ -84,6 +88,55 @@ TEST_F(TableTest, AppendThenReadPartitionedWithStats) {
       EXPECT_EQ(stats["maxValues"]["close"], 185.5);
     }
   }
+}
+
+// The ts column's encodings in every data file of the table's latest snapshot.
+std::set<std::string> TimestampEncodings(Table& table, engine::Connection& connection) {
+  std::set<std::string> encodings;
+  const delta::Snapshot snapshot = table.Load().value();
+  for (const auto& file : snapshot.files) {
+    auto result = connection.Query("SELECT DISTINCT encodings FROM parquet_metadata('" + table.root() + "/" + file.path +
+                                   "') WHERE path_in_schema = 'ts'");
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    for (int64_t r = 0; result.ok() && r < (*result)->row_count(); ++r) encodings.insert((*result)->GetString(0, r));
+  }
+  return encodings;
+}
+
+TEST_F(TableTest, TheParquetVersionPropertyChoosesTheEncodingsOfEveryFileWritten) {
+  // Distinct timestamps in time order: no dictionary, so PLAIN in v1 files and
+  // DELTA_BINARY_PACKED in v2 files, written by an append and by an OPTIMIZE.
+  const std::string rows =
+      "SELECT 'S' || (i % 7) AS symbol, TIMESTAMPTZ '2024-03-04 14:30:00+00' + to_microseconds(i * 1000003) AS ts, "
+      "i * 0.5::DOUBLE AS price FROM range(20000) t(i)";
+  for (const std::string version : {"v1", "v2"}) {
+    std::filesystem::remove_all(dir_.path() + "/t");
+    auto table = Create("symbol VARCHAR, ts TIMESTAMPTZ, price DOUBLE", {}, {{kParquetVersionProperty, version}});
+    ASSERT_NE(table, nullptr);
+    auto appended = table->Append(rows);
+    ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+    ASSERT_TRUE(table->Append(rows + " WHERE i < 100").ok());
+    const std::set<std::string> plain = {"PLAIN"}, delta = {"DELTA_BINARY_PACKED"};
+    EXPECT_EQ(TimestampEncodings(*table, *connection_), version == "v2" ? delta : plain) << version << " append";
+    OptimizeOptions options;
+    options.sort_by = {"symbol", "ts"};
+    ASSERT_TRUE(table->Optimize(options).ok());
+    EXPECT_EQ(TimestampEncodings(*table, *connection_), version == "v2" ? delta : plain) << version << " optimize";
+    EXPECT_EQ(Rows(*table, "symbol, ts").size(), 20100u);
+  }
+}
+
+TEST_F(TableTest, AnUnknownParquetVersionIsRefusedNamingTheProperty) {
+  DescribeColumns("id INTEGER");
+  CreateSpec spec;
+  spec.schema.fields.push_back({"id", delta::FromDuckDbType("INTEGER", "id").value(), true, json::object()});
+  spec.properties[kParquetVersionProperty] = "v3";
+  auto table = Table::Create(storage_.get(), database_.get(), dir_.path() + "/t", spec);
+  ASSERT_FALSE(table.ok());
+  EXPECT_NE(table.status().message().find("finlake.parquet.version is 'v3'; it must be v1 (the default) or v2"),
+            std::string::npos)
+      << table.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/t/_delta_log")) << "nothing is created";
 }
 
 TEST_F(TableTest, AppendRefusesUnknownColumnsAndNarrowingTypes) {
