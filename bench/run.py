@@ -503,9 +503,10 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the scratch tables and lakes")
     parser.add_argument("--reuse-logs", action="store_true",
                         help="reuse the log-only tables an earlier --keep run left (skips building them)")
-    parser.add_argument("--sql-sort-by-size", metavar="SIZE",
+    parser.add_argument("--sql-sort-by-size", metavar="SIZE|TABLE=SIZE,...",
                         help="sql: after the import, `finlake optimize --sort-by symbol,ts --target-size SIZE` on "
-                             "both tables (every engine reading files reads the sorted ones); default: as imported")
+                             "both tables, or on the tables named (quotes=2MB); every engine reading files reads the "
+                             "sorted ones; default: as imported")
     parser.add_argument("--sql-parquet-version", choices=["v1", "v2"],
                         help="sql: create both tables with the property finlake.parquet.version (default: v1, "
                              "the table default)")

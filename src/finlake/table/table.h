@@ -27,8 +27,8 @@ namespace finlake::table {
 // - "v2": DELTA_BINARY_PACKED for integers and timestamps without a dictionary,
 //   RLE_DICTIONARY, DELTA_LENGTH_BYTE_ARRAY, BYTE_STREAM_SPLIT. Data pages stay V1,
 //   as the Delta protocol asks. Timestamps in time order decode about 30% faster
-//   (bench/README.md section 8), but a reader must know these encodings (Spark's
-//   vectorized reader reads DELTA_BINARY_PACKED from 3.3 on).
+//   (bench/README.md section 8), but a reader must know these encodings: Spark's
+//   vectorized reader reads BYTE_STREAM_SPLIT only from SPARK-56894 (2026).
 inline constexpr char kParquetVersionProperty[] = "finlake.parquet.version";
 
 struct CreateSpec {
