@@ -238,6 +238,38 @@ def test_a_table_with_parquet_v2_encodings_reads_identically_everywhere(finlake,
     assert sum(pq.read_table(f).num_rows for f in files) == ours.num_rows
 
 
+def test_alter_sets_and_unsets_properties_that_delta_rs_reads(finlake, tmp_path):
+    """``alter --set/--unset`` commits one metaData action (SET TBLPROPERTIES) that
+    delta-rs reads back; a property that would turn on a Delta table feature is
+    refused and the table does not move; later appends follow the new encodings."""
+    con = duckdb.connect()
+    table_dir = finlake.lake / "bronze" / "altered"
+    batch = write_all_types_batch(con, 0, tmp_path / "altered_0.parquet")
+    finlake("import", "bronze.altered", batch, "--create")
+    out = finlake("alter", "bronze.altered", "--set", "finlake.parquet.version=v2", "--set", "owner=desk-7").stdout
+    assert "2 properties set, 0 unset" in out, out
+    finlake("alter", "bronze.altered", "--unset", "owner")
+    table = DeltaTable(str(table_dir))
+    assert table.metadata().configuration == {"finlake.parquet.version": "v2"}
+    assert table.history(1)[0]["operation"] == "UNSET TBLPROPERTIES"
+    version = table.version()
+
+    refused = finlake("alter", "bronze.altered", "--set", "delta.enableChangeDataFeed=true", check=False)
+    assert refused.returncode != 0 and "delta.enableChangeDataFeed is not one finlake writes" in refused.stderr
+    missing = finlake("alter", "bronze.altered", "--unset", "owner", check=False)
+    assert missing.returncode != 0 and "no property owner to unset" in missing.stderr, missing.stderr
+    assert DeltaTable(str(table_dir)).version() == version
+
+    before = set(DeltaTable(str(table_dir)).file_uris())
+    finlake("import", "bronze.altered", write_all_types_batch(con, 1, tmp_path / "altered_1.parquet"))
+    (added,) = set(DeltaTable(str(table_dir)).file_uris()) - before
+    for uri, wanted in ((added, True), (next(iter(before)), False)):
+        encodings = {e for (e,) in con.execute(
+            f"SELECT DISTINCT encodings FROM parquet_metadata('{uri.removeprefix('file://')}')").fetchall()}
+        assert ("DELTA_BINARY_PACKED" in encodings) == wanted, (uri, encodings)
+    assert_same_rows(finlake.read("bronze.altered"), delta_rs_rows(table_dir), "finlake vs delta-rs")
+
+
 def test_duckdb_only_types_map_per_contract(finlake, tmp_path):
     """DuckDB types with no Delta counterpart map per the contract when a table is
     declared with them (HUGEINT -> decimal(38,0), UBIGINT -> decimal(20,0),

@@ -171,6 +171,13 @@ int Main(int argc, char** argv) {
                           "Restore the version that was latest at this time, e.g. '2026-11-20 16:00:00-05'")
       ->excludes(restore_version_opt);
 
+  auto* alter_cmd = app.add_subcommand("alter", "Set or unset table properties (one metaData commit; no file is rewritten)");
+  std::string alter_name;
+  std::vector<std::string> alter_set, alter_unset;
+  alter_cmd->add_option("table", alter_name, "namespace.table")->required();
+  alter_cmd->add_option("--set", alter_set, "Table property key=value (repeatable), e.g. finlake.parquet.version=v2");
+  alter_cmd->add_option("--unset", alter_unset, "Table property to remove (repeatable)");
+
   auto* optimize_cmd = app.add_subcommand("optimize", "Compact small files (dataChange=false: concurrent appends go on)");
   std::string optimize_name, optimize_where;
   std::string optimize_zorder, optimize_sort_by;
@@ -619,6 +626,20 @@ int Main(int argc, char** argv) {
     if (!restored.ok()) return Fail(restored.status());
     std::cout << "restored " << restore_name << " to version " << restore_version << " as version " << restored->version
               << " (" << restored->files_added << " files re-added, " << restored->files_removed << " removed)\n";
+    return 0;
+  }
+  if (alter_cmd->parsed()) {
+    if (alter_set.empty() && alter_unset.empty()) {
+      return Fail(Status::InvalidArgument("alter needs --set key=value or --unset key"));
+    }
+    auto properties = ParseProperties(alter_set);
+    if (!properties.ok()) return Fail(properties.status());
+    auto table = l.OpenTable(alter_name);
+    if (!table.ok()) return Fail(table.status());
+    auto altered = (*table)->SetProperties(*properties, alter_unset);
+    if (!altered.ok()) return Fail(altered.status());
+    std::cout << "altered " << alter_name << " (version " << altered->version << "): " << properties->size()
+              << " propert" << (properties->size() == 1 ? "y" : "ies") << " set, " << alter_unset.size() << " unset\n";
     return 0;
   }
   if (delete_cmd->parsed()) {

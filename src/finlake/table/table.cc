@@ -202,8 +202,40 @@ Result<std::string> DataFileFormat(const std::map<std::string, std::string>& pro
   return std::string("FORMAT parquet, COMPRESSION zstd") + (version == "v2" ? ", PARQUET_VERSION V2" : "");
 }
 
+// Table properties finlake may write (fail closed): any key outside the delta.
+// and finlake. namespaces (the user's own), the delta. keys that need no table
+// feature beyond writer version 2, and finlake's own. A delta. key that turns a
+// feature on (change data feed, deletion vectors, column mapping, CHECK
+// constraints, ...) needs a protocol finlake does not write.
+Status ValidateProperties(const std::map<std::string, std::string>& properties) {
+  static const std::set<std::string> kDeltaKeys = {
+      "delta.appendOnly", "delta.logRetentionDuration", "delta.deletedFileRetentionDuration",
+      "delta.checkpointInterval", "delta.dataSkippingNumIndexedCols", "delta.dataSkippingStatsColumns",
+      "delta.setTransactionRetentionDuration", "delta.parquet.compression.codec", "delta.targetFileSize",
+      "delta.isolationLevel", "delta.randomizeFilePrefixes"};
+  static const std::set<std::string> kFinlakeKeys = {kParquetVersionProperty};
+  for (const auto& [key, value] : properties) {
+    const std::string lower = ToLower(key);
+    if (StartsWith(lower, "delta.") && !kDeltaKeys.contains(key)) {
+      return Status::InvalidArgument("table property " + key +
+                                     " is not one finlake writes: it may turn on a Delta table feature (a protocol "
+                                     "finlake does not write); the delta. properties it writes are " +
+                                     Join(std::vector<std::string>(kDeltaKeys.begin(), kDeltaKeys.end()), ", "));
+    }
+    if (StartsWith(lower, "finlake.") && !kFinlakeKeys.contains(key)) {
+      return Status::InvalidArgument("table property " + key + " is not a finlake property (known: " +
+                                     Join(std::vector<std::string>(kFinlakeKeys.begin(), kFinlakeKeys.end()), ", ") +
+                                     ")");
+    }
+    if (key == "delta.appendOnly" && value != "true" && value != "false") {
+      return Status::InvalidArgument("table property delta.appendOnly is '" + value + "'; it must be true or false");
+    }
+  }
+  return DataFileFormat(properties).status();
+}
+
 Status ValidateSpec(const CreateSpec& spec) {
-  RETURN_IF_ERROR(DataFileFormat(spec.properties).status());
+  RETURN_IF_ERROR(ValidateProperties(spec.properties));
   if (spec.schema.fields.empty()) return Status::InvalidArgument("a table needs at least one column");
   std::set<std::string> seen;
   for (const StructField& field : spec.schema.fields) {
@@ -280,6 +312,33 @@ Result<WriteResult> Table::Append(const std::string& source_sql, const WriteOpti
 
 Result<WriteResult> Table::Overwrite(const std::string& source_sql, const WriteOptions& options) {
   return Write(source_sql, options, /*overwrite=*/true);
+}
+
+Result<WriteResult> Table::SetProperties(const std::map<std::string, std::string>& set,
+                                         const std::vector<std::string>& unset) {
+  ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
+  RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
+  delta::Metadata metadata = snapshot.metadata;
+  for (const std::string& key : unset) {
+    if (set.contains(key)) return Status::InvalidArgument("property " + key + " is both set and unset");
+    if (metadata.configuration.erase(key) == 0) {
+      return Status::NotFound(root() + ": the table has no property " + key + " to unset");
+    }
+  }
+  for (const auto& [key, value] : set) metadata.configuration[key] = value;
+  RETURN_IF_ERROR(ValidateProperties(set).WithContext(root()));
+  RETURN_IF_ERROR(DataFileFormat(metadata.configuration).status().WithContext(root()));
+  delta::CommitOptions options;
+  options.operation = set.empty() ? "UNSET TBLPROPERTIES" : "SET TBLPROPERTIES";
+  json keys = json::array();
+  for (const auto& [key, value] : set) keys.push_back(key);
+  for (const std::string& key : unset) keys.push_back(key);
+  options.operation_parameters = {{"properties", keys.dump()}};
+  options.read_set = delta::ReadSet{};  // Reads no rows: only a concurrent metadata change conflicts.
+  ASSIGN_OR_RETURN(delta::CommitResult committed, log_.Commit(snapshot.version, {metadata}, options));
+  WriteResult result;
+  result.version = committed.version;
+  return result;
 }
 
 Result<WriteResult> Table::AddColumns(const std::vector<StructField>& columns) {

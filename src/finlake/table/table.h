@@ -121,6 +121,13 @@ class Table {
   [[nodiscard]] Result<WriteResult> Overwrite(const std::string& source_sql, const WriteOptions& options = {});
   // Adds nullable columns at the end of the schema (schema evolution).
   [[nodiscard]] Result<WriteResult> AddColumns(const std::vector<delta::StructField>& columns);
+  // Sets and removes table properties in one metaData commit (Delta's SET / UNSET
+  // TBLPROPERTIES; no file is rewritten: finlake.parquet.version applies to the
+  // files written after it). Refuses a property finlake does not write (a delta.
+  // key that turns on a table feature, an unknown finlake. key) and an unset key
+  // the table lacks.
+  [[nodiscard]] Result<WriteResult> SetProperties(const std::map<std::string, std::string>& set,
+                                                  const std::vector<std::string>& unset);
 
   // A DuckDB SELECT that returns the snapshot's rows with the table's column names
   // and types; partition values come from the log, never from directory names.

@@ -139,6 +139,58 @@ TEST_F(TableTest, AnUnknownParquetVersionIsRefusedNamingTheProperty) {
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/t/_delta_log")) << "nothing is created";
 }
 
+TEST_F(TableTest, SetPropertiesCommitsMetadataThatLaterWritesFollow) {
+  auto table = Create("symbol VARCHAR, ts TIMESTAMPTZ");
+  ASSERT_NE(table, nullptr);
+  const std::string rows =
+      "SELECT 'S' || (i % 3) AS symbol, TIMESTAMPTZ '2024-03-04 14:30:00+00' + to_microseconds(i * 1000003) AS ts "
+      "FROM range(5000) t(i)";
+  ASSERT_TRUE(table->Append(rows).ok());
+  auto set = table->SetProperties({{kParquetVersionProperty, "v2"}, {"delta.appendOnly", "true"}}, {});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  delta::Snapshot snapshot = table->Load().value();
+  EXPECT_EQ(snapshot.version, set->version);
+  EXPECT_EQ(snapshot.Property(kParquetVersionProperty, ""), "v2");
+  EXPECT_EQ(snapshot.files.size(), 1u) << "no file is rewritten";
+  // Append-only now: a delete is refused; the next append writes V2 encodings
+  // beside the old V1 file.
+  auto deleted = table->Delete("symbol = 'S1'");
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_NE(deleted.status().message().find("append-only"), std::string::npos) << deleted.status().ToString();
+  ASSERT_TRUE(table->Append(rows).ok());
+  EXPECT_EQ(TimestampEncodings(*table, *connection_), (std::set<std::string>{"PLAIN", "DELTA_BINARY_PACKED"}));
+
+  auto unset = table->SetProperties({}, {"delta.appendOnly"});
+  ASSERT_TRUE(unset.ok()) << unset.status().ToString();
+  snapshot = table->Load().value();
+  EXPECT_FALSE(snapshot.metadata.configuration.contains("delta.appendOnly"));
+  EXPECT_EQ(snapshot.Property(kParquetVersionProperty, ""), "v2");
+  EXPECT_TRUE(table->Delete("symbol = 'S1'").ok());
+  EXPECT_EQ(Rows(*table, "symbol, ts").size(), 2u * 5000 - 2u * 1667);
+
+  // Refused, naming the property; the table's version does not move.
+  const int64_t version = table->Load().value().version;
+  const std::vector<std::pair<std::map<std::string, std::string>, std::string>> refused = {
+      {{{"delta.enableChangeDataFeed", "true"}}, "delta.enableChangeDataFeed is not one finlake writes"},
+      {{{"delta.enableDeletionVectors", "true"}}, "delta.enableDeletionVectors is not one finlake writes"},
+      {{{"finlake.parquet.verison", "v2"}}, "finlake.parquet.verison is not a finlake property"},
+      {{{kParquetVersionProperty, "2"}}, "finlake.parquet.version is '2'"},
+      {{{"delta.appendOnly", "yes"}}, "delta.appendOnly is 'yes'; it must be true or false"},
+  };
+  for (const auto& [properties, message] : refused) {
+    auto result = table->SetProperties(properties, {});
+    ASSERT_FALSE(result.ok()) << message;
+    EXPECT_NE(result.status().message().find(message), std::string::npos) << result.status().ToString();
+  }
+  auto missing = table->SetProperties({}, {"owner"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("no property owner to unset"), std::string::npos);
+  EXPECT_EQ(table->Load().value().version, version);
+  // A key of the user's own is kept as given.
+  ASSERT_TRUE(table->SetProperties({{"owner", "desk-7"}}, {}).ok());
+  EXPECT_EQ(table->Load().value().Property("owner", ""), "desk-7");
+}
+
 TEST_F(TableTest, AppendRefusesUnknownColumnsAndNarrowingTypes) {
   auto table = Create("id INTEGER, name VARCHAR");
   ASSERT_NE(table, nullptr);
