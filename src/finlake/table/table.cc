@@ -212,7 +212,7 @@ Status ValidateProperties(const std::map<std::string, std::string>& properties) 
       "delta.appendOnly", "delta.logRetentionDuration", "delta.deletedFileRetentionDuration",
       "delta.checkpointInterval", "delta.dataSkippingNumIndexedCols", "delta.dataSkippingStatsColumns",
       "delta.setTransactionRetentionDuration", "delta.parquet.compression.codec", "delta.targetFileSize",
-      "delta.isolationLevel", "delta.randomizeFilePrefixes"};
+      "delta.isolationLevel", "delta.randomizeFilePrefixes", "delta.enableExpiredLogCleanup"};
   static const std::set<std::string> kFinlakeKeys = {kParquetVersionProperty};
   for (const auto& [key, value] : properties) {
     const std::string lower = ToLower(key);
