@@ -36,6 +36,8 @@ test:
 bench-smoke:
 	cmake --build $(BUILD_DIR) --target finlake_bench -j $(JOBS)
 	FINLAKE_BIN=$(CURDIR)/$(BUILD_DIR)/finlake .venv/bin/python bench/run.py --size smoke --repeats 1 --out $(CURDIR)/$(BUILD_DIR)/bench-smoke
+	FINLAKE_BIN=$(CURDIR)/$(BUILD_DIR)/finlake .venv/bin/python bench/run.py --size smoke --repeats 1 --only sql \
+	  --sql-parquet-version v2 --sql-sort-by-size quotes=256KB --out $(CURDIR)/$(BUILD_DIR)/bench-smoke-tuned
 
 unit:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
