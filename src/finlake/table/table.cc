@@ -190,8 +190,9 @@ bool EveryFileHoldsEveryColumn(const delta::Snapshot& snapshot, const std::vecto
   return true;
 }
 
-// The COPY options every data file is written with: zstd, and the encodings the
-// table's kParquetVersionProperty asks for.
+// The COPY options every data file is written with: the codec of
+// delta.parquet.compression.codec (zstd by default, as the Delta protocol asks)
+// and the encodings of kParquetVersionProperty.
 Result<std::string> DataFileFormat(const std::map<std::string, std::string>& properties) {
   auto it = properties.find(kParquetVersionProperty);
   const std::string version = it == properties.end() ? "v1" : ToLower(it->second);
@@ -199,7 +200,15 @@ Result<std::string> DataFileFormat(const std::map<std::string, std::string>& pro
     return Status::InvalidArgument(std::string("table property ") + kParquetVersionProperty + " is '" + it->second +
                                    "'; it must be v1 (the default) or v2");
   }
-  return std::string("FORMAT parquet, COMPRESSION zstd") + (version == "v2" ? ", PARQUET_VERSION V2" : "");
+  static const std::set<std::string> kCodecs = {"zstd", "snappy", "gzip", "lz4", "lz4_raw", "brotli", "uncompressed"};
+  auto codec_it = properties.find("delta.parquet.compression.codec");
+  const std::string codec = codec_it == properties.end() ? "zstd" : ToLower(codec_it->second);
+  if (!kCodecs.contains(codec)) {
+    return Status::InvalidArgument("table property delta.parquet.compression.codec is '" + codec_it->second +
+                                   "'; it must be one of " +
+                                   Join(std::vector<std::string>(kCodecs.begin(), kCodecs.end()), ", "));
+  }
+  return "FORMAT parquet, COMPRESSION " + codec + (version == "v2" ? ", PARQUET_VERSION V2" : "");
 }
 
 // Table properties finlake may write (fail closed): any key outside the delta.

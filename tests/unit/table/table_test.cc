@@ -182,6 +182,11 @@ TEST_F(TableTest, SetPropertiesCommitsMetadataThatLaterWritesFollow) {
     ASSERT_FALSE(result.ok()) << message;
     EXPECT_NE(result.status().message().find(message), std::string::npos) << result.status().ToString();
   }
+  auto bad_codec = table->SetProperties({{"delta.parquet.compression.codec", "zip"}}, {});
+  ASSERT_FALSE(bad_codec.ok());
+  EXPECT_NE(bad_codec.status().message().find("codec is 'zip'; it must be one of brotli, gzip, lz4"),
+            std::string::npos)
+      << bad_codec.status().ToString();
   auto missing = table->SetProperties({}, {"owner"});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("no property owner to unset"), std::string::npos);
@@ -189,6 +194,18 @@ TEST_F(TableTest, SetPropertiesCommitsMetadataThatLaterWritesFollow) {
   // A key of the user's own is kept as given.
   ASSERT_TRUE(table->SetProperties({{"owner", "desk-7"}}, {}).ok());
   EXPECT_EQ(table->Load().value().Property("owner", ""), "desk-7");
+  // The codec property is honoured by the files written after it.
+  ASSERT_TRUE(table->SetProperties({{"delta.parquet.compression.codec", "snappy"}}, {}).ok());
+  ASSERT_TRUE(table->Append(rows).ok());
+  std::set<std::string> codecs;
+  const delta::Snapshot latest = table->Load().value();
+  for (const auto& file : latest.files) {
+    auto result = connection_->Query("SELECT DISTINCT compression FROM parquet_metadata('" + table->root() + "/" +
+                                     file.path + "')");
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    for (int64_t r = 0; r < (*result)->row_count(); ++r) codecs.insert((*result)->GetString(0, r));
+  }
+  EXPECT_EQ(codecs, (std::set<std::string>{"ZSTD", "SNAPPY"}));
 }
 
 TEST_F(TableTest, AppendRefusesUnknownColumnsAndNarrowingTypes) {
