@@ -254,13 +254,14 @@ def build_lake(finlake, work, ds, sort_target=None, parquet_version=None):
     sh([finlake, "--lake", lake, "init"], "finlake init")
     sh([finlake, "--lake", lake, "create-namespace", "bench"], "finlake create-namespace")
     files = {}
+    targets = sort_targets(sort_target)
+    prop = ["--property", f"finlake.parquet.version={parquet_version}"] if parquet_version else []
     for name in ("quotes", "trades"):
-        prop = ["--property", f"finlake.parquet.version={parquet_version}"] if parquet_version else []
         wall, out, _ = sh([finlake, "--lake", lake, "import", f"bench.{name}", ds[name], "--create"] + prop,
                           f"import {name}")
         if f"imported {ds['rows'][name]} rows" not in out:
             raise SqlError(f"finlake import bench.{name}: expected {ds['rows'][name]} rows: {out.strip()}")
-        target = sort_targets(sort_target).get(name)
+        target = targets.get(name)
         if target:
             sort_wall, sorted_out, _ = sh([finlake, "--lake", lake, "optimize", f"bench.{name}", "--sort-by",
                                            "symbol,ts", "--target-size", target], f"optimize {name}")

@@ -492,7 +492,9 @@ int Main(int argc, char** argv) {
     auto connection = l.Connect();
     if (!connection.ok()) return Fail(connection.status());
     auto table = l.OpenTable(im_name);
-    const bool created = !table.ok();
+    if (table.ok() && !im_properties.empty()) {
+      return Fail(Status::InvalidArgument("--property sets a new table's properties; " + im_name + " exists already"));
+    }
     if (!table.ok()) {
       if (!im_create || table.status().code() != StatusCode::kNotFound) return Fail(table.status());
       auto source = SourceSql(**connection, im_file, im_format, nullptr);
@@ -514,9 +516,6 @@ int Main(int argc, char** argv) {
     }
     auto snapshot = (*table)->Load();
     if (!snapshot.ok()) return Fail(snapshot.status());
-    if (!im_properties.empty() && !created) {
-      return Fail(Status::InvalidArgument("--property sets a new table's properties; " + im_name + " exists already"));
-    }
     auto source = SourceSql(**connection, im_file, im_format, &snapshot->schema);
     if (!source.ok()) return Fail(source.status());
     table::WriteOptions options;

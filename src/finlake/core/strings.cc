@@ -100,6 +100,10 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
   return out;
 }
 
+std::string Join(const std::set<std::string>& parts, std::string_view separator) {
+  return Join(std::vector<std::string>(parts.begin(), parts.end()), separator);
+}
+
 bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }

@@ -20,6 +20,8 @@ std::string NewUuid();
 
 std::vector<std::string> Split(std::string_view text, char separator);
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);
+// The same, in the set's (sorted) order: for error messages listing what is allowed.
+std::string Join(const std::set<std::string>& parts, std::string_view separator);
 bool StartsWith(std::string_view text, std::string_view prefix);
 bool EndsWith(std::string_view text, std::string_view suffix);
 std::string ToLower(std::string_view text);

@@ -58,7 +58,7 @@ Result<ModelSpec> ParseModel(const std::string& file, const std::string& text) {
       std::string field = entry.first.as<std::string>();
       if (!kFields.count(field)) {
         return Status::InvalidArgument(file + ": unknown header field '" + field + "' (fields: " +
-                                       Join(std::vector<std::string>(kFields.begin(), kFields.end()), ", ") + ")");
+                                       Join(kFields, ", ") + ")");
       }
     }
     if (!header["output"]) return Status::InvalidArgument(file + ": the header needs 'output: namespace.table'");

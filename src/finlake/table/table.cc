@@ -206,7 +206,7 @@ Result<std::string> DataFileFormat(const std::map<std::string, std::string>& pro
   if (!kCodecs.contains(codec)) {
     return Status::InvalidArgument("table property delta.parquet.compression.codec is '" + codec_it->second +
                                    "'; it must be one of " +
-                                   Join(std::vector<std::string>(kCodecs.begin(), kCodecs.end()), ", "));
+                                   Join(kCodecs, ", "));
   }
   return "FORMAT parquet, COMPRESSION " + codec + (version == "v2" ? ", PARQUET_VERSION V2" : "");
 }
@@ -229,11 +229,11 @@ Status ValidateProperties(const std::map<std::string, std::string>& properties) 
       return Status::InvalidArgument("table property " + key +
                                      " is not one finlake writes: it may turn on a Delta table feature (a protocol "
                                      "finlake does not write); the delta. properties it writes are " +
-                                     Join(std::vector<std::string>(kDeltaKeys.begin(), kDeltaKeys.end()), ", "));
+                                     Join(kDeltaKeys, ", "));
     }
     if (StartsWith(lower, "finlake.") && !kFinlakeKeys.contains(key)) {
       return Status::InvalidArgument("table property " + key + " is not a finlake property (known: " +
-                                     Join(std::vector<std::string>(kFinlakeKeys.begin(), kFinlakeKeys.end()), ", ") +
+                                     Join(kFinlakeKeys, ", ") +
                                      ")");
     }
     if (key == "delta.appendOnly" && value != "true" && value != "false") {
@@ -325,6 +325,9 @@ Result<WriteResult> Table::Overwrite(const std::string& source_sql, const WriteO
 
 Result<WriteResult> Table::SetProperties(const std::map<std::string, std::string>& set,
                                          const std::vector<std::string>& unset) {
+  // Only the keys set are checked: a table another engine wrote may hold delta.
+  // keys finlake does not write, and CheckWritable has judged those.
+  RETURN_IF_ERROR(ValidateProperties(set).WithContext(root()));
   ASSIGN_OR_RETURN(delta::Snapshot snapshot, log_.Load());
   RETURN_IF_ERROR(delta::CheckWritable(snapshot.protocol, snapshot.metadata).WithContext(root()));
   delta::Metadata metadata = snapshot.metadata;
@@ -335,8 +338,6 @@ Result<WriteResult> Table::SetProperties(const std::map<std::string, std::string
     }
   }
   for (const auto& [key, value] : set) metadata.configuration[key] = value;
-  RETURN_IF_ERROR(ValidateProperties(set).WithContext(root()));
-  RETURN_IF_ERROR(DataFileFormat(metadata.configuration).status().WithContext(root()));
   delta::CommitOptions options;
   options.operation = set.empty() ? "UNSET TBLPROPERTIES" : "SET TBLPROPERTIES";
   json keys = json::array();

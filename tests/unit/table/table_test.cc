@@ -90,17 +90,24 @@ TEST_F(TableTest, AppendThenReadPartitionedWithStats) {
   }
 }
 
-// The ts column's encodings in every data file of the table's latest snapshot.
-std::set<std::string> TimestampEncodings(Table& table, engine::Connection& connection) {
-  std::set<std::string> encodings;
+// The distinct values of a parquet_metadata() column (with a condition) over every
+// data file of the table's latest snapshot.
+std::set<std::string> FooterValues(Table& table, engine::Connection& connection, const std::string& column,
+                                   const std::string& where = "true") {
+  std::set<std::string> values;
   const delta::Snapshot snapshot = table.Load().value();
   for (const auto& file : snapshot.files) {
-    auto result = connection.Query("SELECT DISTINCT encodings FROM parquet_metadata('" + table.root() + "/" + file.path +
-                                   "') WHERE path_in_schema = 'ts'");
+    auto result = connection.Query("SELECT DISTINCT " + column + " FROM parquet_metadata('" + table.root() + "/" +
+                                   file.path + "') WHERE " + where);
     EXPECT_TRUE(result.ok()) << result.status().ToString();
-    for (int64_t r = 0; result.ok() && r < (*result)->row_count(); ++r) encodings.insert((*result)->GetString(0, r));
+    for (int64_t r = 0; result.ok() && r < (*result)->row_count(); ++r) values.insert((*result)->GetString(0, r));
   }
-  return encodings;
+  return values;
+}
+
+// The ts column's encodings in every data file of the table's latest snapshot.
+std::set<std::string> TimestampEncodings(Table& table, engine::Connection& connection) {
+  return FooterValues(table, connection, "encodings", "path_in_schema = 'ts'");
 }
 
 TEST_F(TableTest, TheParquetVersionPropertyChoosesTheEncodingsOfEveryFileWritten) {
@@ -197,15 +204,7 @@ TEST_F(TableTest, SetPropertiesCommitsMetadataThatLaterWritesFollow) {
   // The codec property is honoured by the files written after it.
   ASSERT_TRUE(table->SetProperties({{"delta.parquet.compression.codec", "snappy"}}, {}).ok());
   ASSERT_TRUE(table->Append(rows).ok());
-  std::set<std::string> codecs;
-  const delta::Snapshot latest = table->Load().value();
-  for (const auto& file : latest.files) {
-    auto result = connection_->Query("SELECT DISTINCT compression FROM parquet_metadata('" + table->root() + "/" +
-                                     file.path + "')");
-    ASSERT_TRUE(result.ok()) << result.status().ToString();
-    for (int64_t r = 0; r < (*result)->row_count(); ++r) codecs.insert((*result)->GetString(0, r));
-  }
-  EXPECT_EQ(codecs, (std::set<std::string>{"ZSTD", "SNAPPY"}));
+  EXPECT_EQ(FooterValues(*table, *connection_, "compression"), (std::set<std::string>{"ZSTD", "SNAPPY"}));
 }
 
 TEST_F(TableTest, AppendRefusesUnknownColumnsAndNarrowingTypes) {
