@@ -31,6 +31,8 @@ def probes(lake: Path, tmp: Path) -> list[str]:
     data = next((lake / "bronze" / "trades").glob("*.parquet"))
     outside = tmp / "escaped.csv"
     inside = lake / "bronze" / "trades" / "planted.parquet"
+    log = lake / "bronze" / "trades" / "_delta_log" / "00000000000000000000.json"
+    files = lake / "bronze" / "trades" / "*.parquet"
     return [
         "SELECT * FROM '/etc/passwd'",
         'SELECT * FROM "/etc/passwd"',
@@ -67,6 +69,16 @@ def probes(lake: Path, tmp: Path) -> list[str]:
         f"SELECT 'SELECT' AS s; ATTACH '{tmp / 'other2.db'}'",
         "-- a comment\nSET threads = 1",
         f"SELECT * FROM {TABLE} VERSION AS OF 0; SET threads = 1",
+        # A CTE named after a path or a catalog view: inside its own body, or in
+        # a CTE declared before it, DuckDB does not see the CTE and reads the path.
+        f'WITH "{log}" AS (SELECT * FROM "{log}") SELECT * FROM "{log}"',
+        f'WITH a AS (SELECT * FROM "{log}"), "{log}" AS (SELECT 1) SELECT * FROM a',
+        f'WITH RECURSIVE "{log}" AS (SELECT * FROM "{log}") SELECT * FROM "{log}"',
+        f'WITH "{files}" AS MATERIALIZED (SELECT * FROM "{files}") SELECT count(*) FROM "{files}"',
+        f'SELECT * FROM (WITH "{data}" AS (FROM "{data}") FROM "{data}")',
+        f'WITH "{str(data).upper()}" AS (FROM "{data}") FROM "{str(data).upper()}"',
+        "WITH pg_settings AS (FROM pg_settings) SELECT * FROM pg_settings",
+        "WITH duckdb_databases AS (SELECT * FROM duckdb_databases) SELECT * FROM duckdb_databases",
     ]
 
 
@@ -85,6 +97,23 @@ def test_every_probe_is_refused_and_writes_nothing(lake: Path, tmp_path: Path) -
     assert not (tmp_path / "escaped.csv").exists()
     assert not any(tmp_path.glob("other*.db")) and not (tmp_path / "export").exists()
     assert sorted(p.relative_to(lake) for p in lake.rglob("*")) == before, "a probe changed the lake's files"
+
+
+def test_ctes_keep_duckdbs_scoping(lake: Path) -> None:
+    # The rewrite renames every CTE (so that a reference DuckDB would not resolve
+    # to it cannot read a path): each shape of WITH still answers as DuckDB does.
+    cases = {
+        "WITH a AS (SELECT 1 AS x), b AS (SELECT a.x + 1 AS y FROM a) SELECT b.y, (SELECT max(x) FROM a) AS m FROM b":
+            "2,1",
+        "WITH a AS MATERIALIZED (SELECT 2 AS x) SELECT a.x, z.x AS zx FROM a, a AS z": "2,2",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 4) SELECT sum(n) AS s FROM r": "10",
+        f"WITH t AS (SELECT count(*) AS c FROM {TABLE}) SELECT T.c FROM T": "3",
+        "WITH a AS (SELECT 1 AS x) SELECT x FROM (WITH a AS (SELECT x + 1 AS x FROM a) SELECT x FROM a)": "2",
+        f'WITH "my.csv" AS (SELECT max(px) AS m FROM {TABLE}) SELECT m FROM "my.csv"': "3.5",
+    }
+    for query, row in cases.items():
+        proc = run_finlake(lake, "sql", "--format", "csv", query, check=True)
+        assert proc.stdout.splitlines()[1] == row, (query, proc.stdout)
 
 
 def test_settings_are_unchanged_after_the_probes_in_one_session(lake: Path, tmp_path: Path) -> None:

@@ -297,7 +297,8 @@ Result<PreparedQuery> QueryEngine::PrepareOne(const std::string& typed) {
 
 Result<PreparedQuery> QueryEngine::Rewrite(json tree, const std::string& prefix, bool utc_fast_path) {
   PreparedQuery query;
-  std::vector<std::string> ctes;
+  Ctes ctes;
+  cte_names_.clear();
   // pending_ is keyed by node address: entries must not outlive this tree.
   pending_.clear();
   scans_.clear();
@@ -429,7 +430,7 @@ void QueryEngine::CollectPruning(const json& select_node) {
   }
 }
 
-Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, PreparedQuery& out) {
+Status QueryEngine::RewriteNode(json& node, Ctes& ctes, PreparedQuery& out) {
   if (node.is_array()) {
     for (json& child : node) RETURN_IF_ERROR(RewriteNode(child, ctes, out));
     return Status::Ok();
@@ -450,22 +451,47 @@ Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, Prep
     }
     return Status::Ok();
   }
-  size_t scope = ctes.size();
-  // CTE names are in scope for the node that declares them and everything below it.
-  if (auto it = node.find("cte_map"); it != node.end() && it->is_object() && it->contains("map")) {
-    for (const json& entry : (*it)["map"]) {
-      if (entry.contains("key") && entry["key"].is_string()) ctes.push_back(ToLower(entry["key"].get<std::string>()));
+  const size_t scope = ctes.size();
+  const std::string type = Text(node, "type");
+  Status status = Status::Ok();
+  if (type == "CTE_NODE") {
+    // WITH ... AS MATERIALIZED: the body, then the statement that reads it.
+    if (node.contains("query")) status = RewriteNode(node["query"], ctes, out);
+    if (status.ok()) status = RewriteCtes(node, ctes, out);
+    if (status.ok()) {
+      node["cte_name"] = DeclareCte(Text(node, "cte_name"), ctes);
+      if (node.contains("child")) status = RewriteNode(node["child"], ctes, out);
     }
-  }
-  if (Text(node, "type") == "SELECT_NODE") {
-    Status status = RewriteSelect(node, ctes, out);
     ctes.resize(scope);
     return status;
   }
-  if (Text(node, "type") == "BASE_TABLE" && node.contains("table_name")) {
+  if (type == "RECURSIVE_CTE_NODE") {
+    // Only the recursive term (`right`) reads the CTE itself.
+    for (auto& [key, child] : node.items()) {
+      if (key != "right" && status.ok()) status = RewriteNode(child, ctes, out);
+    }
+    if (status.ok()) {
+      node["cte_name"] = DeclareCte(Text(node, "cte_name"), ctes);
+      if (node.contains("right")) status = RewriteNode(node["right"], ctes, out);
+    }
+    ctes.resize(scope);
+    return status;
+  }
+  status = RewriteCtes(node, ctes, out);
+  if (status.ok() && type == "SELECT_NODE") status = RewriteSelect(node, ctes, out);
+  if (!status.ok() || type == "SELECT_NODE") {
+    ctes.resize(scope);
+    return status;
+  }
+  if (type == "BASE_TABLE" && node.contains("table_name")) {
     std::string schema = Text(node, "schema_name");
     std::string name = Text(node, "table_name");
-    if (schema.empty() && std::find(ctes.begin(), ctes.end(), ToLower(name)) != ctes.end()) {
+    auto cte = std::find_if(ctes.rbegin(), ctes.rend(), [&](const auto& c) { return c.first == ToLower(name); });
+    if (schema.empty() && Text(node, "catalog_name").empty() && cte != ctes.rend()) {
+      // The CTE under the name it was renamed to; the reference keeps the name
+      // as typed for the columns it qualifies.
+      node["table_name"] = cte->second;
+      if (Text(node, "alias").empty()) node["alias"] = name;
       ctes.resize(scope);
       return Status::Ok();
     }
@@ -475,7 +501,7 @@ Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, Prep
     ctes.resize(scope);
     return Status::Ok();
   }
-  if (Text(node, "type") == "TABLE_FUNCTION") {
+  if (type == "TABLE_FUNCTION") {
     // The sandbox's allowlist of table functions lands with the SQL front end; until
     // then only functions that touch no files are allowed.
     static const std::vector<std::string> kAllowed = {"range", "generate_series", "unnest"};
@@ -488,7 +514,9 @@ Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, Prep
                                      "' is not allowed in lake queries (allowed: range, generate_series, unnest)");
     }
   }
-  for (auto& [key, child] : node.items()) RETURN_IF_ERROR(RewriteNode(child, ctes, out));
+  for (auto& [key, child] : node.items()) {
+    if (key != "cte_map") RETURN_IF_ERROR(RewriteNode(child, ctes, out));
+  }
   ctes.resize(scope);
   if (utc_fast_path_ &&
       RewriteUtcCalendarCall(node, [this](const json& column) { return IsTimestampInScope(column); })) {
@@ -497,7 +525,32 @@ Status QueryEngine::RewriteNode(json& node, std::vector<std::string>& ctes, Prep
   return Status::Ok();
 }
 
-Status QueryEngine::RewriteSelect(json& node, std::vector<std::string>& ctes, PreparedQuery& out) {
+// A name the rewrite takes for a CTE must be one DuckDB takes for it too: a
+// bare name DuckDB finds no CTE for is a file path (a replacement scan) or one of
+// its catalog views. So every CTE is renamed, and so is each reference the
+// rewrite resolves to it: a reference DuckDB scopes differently names no CTE and
+// no file, and fails to bind.
+std::string QueryEngine::DeclareCte(const std::string& name, Ctes& ctes) {
+  auto [it, added] = cte_names_.emplace(ToLower(name), "");
+  if (added) it->second = "__finlake_cte_" + std::to_string(cte_names_.size());
+  ctes.emplace_back(it->first, it->second);
+  return it->second;
+}
+
+Status QueryEngine::RewriteCtes(json& node, Ctes& ctes, PreparedQuery& out) {
+  auto it = node.find("cte_map");
+  if (it == node.end() || !it->is_object() || !it->contains("map")) return Status::Ok();
+  for (json& entry : (*it)["map"]) {
+    if (!entry.contains("key") || !entry["key"].is_string()) {
+      return Status::InvalidArgument("a WITH clause the query rewrite cannot read");
+    }
+    if (entry.contains("value")) RETURN_IF_ERROR(RewriteNode(entry["value"], ctes, out));
+    entry["key"] = DeclareCte(entry["key"].get<std::string>(), ctes);
+  }
+  return Status::Ok();
+}
+
+Status QueryEngine::RewriteSelect(json& node, Ctes& ctes, PreparedQuery& out) {
   CollectPruning(node);
   // The FROM clause's items: lake tables register themselves (ReplacementFor).
   Scope scope;
@@ -524,6 +577,7 @@ Status QueryEngine::RewriteSelect(json& node, std::vector<std::string>& ctes, Pr
   scopes_.push_back(std::move(scope));
   Status status = Status::Ok();
   for (auto& [key, child] : node.items()) {
+    if (key == "cte_map") continue;  // RewriteCtes
     status = RewriteNode(child, ctes, out);
     if (!status.ok()) break;
   }

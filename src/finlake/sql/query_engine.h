@@ -99,8 +99,17 @@ class QueryEngine {
   // The rewrite of one statement's tree into the SQL DuckDB runs; `prefix` is
   // "" or EXPLAIN [ANALYZE]; `utc_fast_path`: rewrite calendar calls (utc_calendar.h).
   [[nodiscard]] Result<PreparedQuery> Rewrite(nlohmann::json tree, const std::string& prefix, bool utc_fast_path);
-  [[nodiscard]] Status RewriteNode(nlohmann::json& node, std::vector<std::string>& ctes, PreparedQuery& out);
-  [[nodiscard]] Status RewriteSelect(nlohmann::json& node, std::vector<std::string>& ctes, PreparedQuery& out);
+  // The CTEs in scope, innermost last: (name as typed, lower case; the name it
+  // is renamed to). See RewriteCtes.
+  using Ctes = std::vector<std::pair<std::string, std::string>>;
+  [[nodiscard]] Status RewriteNode(nlohmann::json& node, Ctes& ctes, PreparedQuery& out);
+  [[nodiscard]] Status RewriteSelect(nlohmann::json& node, Ctes& ctes, PreparedQuery& out);
+  // A WITH clause (`cte_map`): each body sees the CTEs declared before it, as in
+  // DuckDB; every name is then in `ctes` for the rest of the statement.
+  [[nodiscard]] Status RewriteCtes(nlohmann::json& node, Ctes& ctes, PreparedQuery& out);
+  // Declares the CTE `name` (a WITH entry's key or a CTE node's name) in
+  // `ctes`; returns the name it is renamed to, one per name in a statement.
+  std::string DeclareCte(const std::string& name, Ctes& ctes);
   // Whether a COLUMN_REF names a `timestamp` column of a lake table in the FROM
   // of the SELECT being rewritten.
   bool IsTimestampInScope(const nlohmann::json& column_ref) const;
@@ -163,6 +172,7 @@ class QueryEngine {
   std::vector<Scope> scopes_;
   bool utc_fast_path_ = true;
   int utc_calls_ = 0;                    // Calendar calls the last Rewrite changed.
+  std::map<std::string, std::string> cte_names_;  // Of the statement being rewritten: name -> renamed.
   nlohmann::json select_template_;       // "SELECT 1" serialised (ExpressionName).
   // (token, scan SQL) of each table reference the statement being rewritten replaced.
   std::vector<std::pair<std::string, std::string>> scans_;
