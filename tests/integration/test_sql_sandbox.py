@@ -79,6 +79,8 @@ def probes(lake: Path, tmp: Path) -> list[str]:
         f'WITH "{str(data).upper()}" AS (FROM "{data}") FROM "{str(data).upper()}"',
         "WITH pg_settings AS (FROM pg_settings) SELECT * FROM pg_settings",
         "WITH duckdb_databases AS (SELECT * FROM duckdb_databases) SELECT * FROM duckdb_databases",
+        "SELECT * FROM (SHOW TABLES)",
+        "SELECT * FROM (SHOW DATABASES)",
     ]
 
 
@@ -114,6 +116,24 @@ def test_ctes_keep_duckdbs_scoping(lake: Path) -> None:
     for query, row in cases.items():
         proc = run_finlake(lake, "sql", "--format", "csv", query, check=True)
         assert proc.stdout.splitlines()[1] == row, (query, proc.stdout)
+
+
+def test_statements_that_are_not_queries_are_named(lake: Path) -> None:
+    cases = {
+        f"PIVOT {TABLE} ON id USING sum(px)": "a PIVOT without an IN list",
+        "EXPLAIN EXPLAIN SELECT 1": "EXPLAIN [ANALYZE] takes one query",
+        "SELECT * FROM (SHOW TABLES)": "use `finlake tables`",
+        "SELECT 'caf\udcc3'": "the SQL text is not UTF-8: byte 11",
+    }
+    for query, rule in cases.items():
+        proc = subprocess.run([str(finlake_binary()), "--lake", str(lake), "sql", "--format", "csv",
+                               query.encode("utf-8", "surrogateescape")], capture_output=True, timeout=60)
+        assert proc.returncode != 0 and rule in proc.stderr.decode(), (query, proc.stderr)
+    # The forms that are queries still run.
+    assert run_finlake(lake, "sql", "--format", "csv", f"PIVOT {TABLE} ON id IN (1, 2) USING sum(px)",
+                       check=True).stdout.splitlines()[0] == "1,2"
+    assert run_finlake(lake, "sql", "--format", "csv", f"SELECT count(*) AS n FROM (DESCRIBE {TABLE})",
+                       check=True).stdout.splitlines()[1] == "2"
 
 
 def test_settings_are_unchanged_after_the_probes_in_one_session(lake: Path, tmp_path: Path) -> None:

@@ -28,6 +28,10 @@ std::string ToLower(std::string_view text);
 // `text` without the spaces, tabs and line breaks around it.
 std::string_view TrimWhitespace(std::string_view text);
 
+// The offset of the first byte that breaks strict UTF-8 (no overlong forms, no
+// surrogates, nothing above U+10FFFF), or npos when `text` is valid.
+size_t InvalidUtf8At(std::string_view text);
+
 // Quotes an SQL string literal ('it''s') and an identifier ("a""b").
 std::string SqlQuote(std::string_view text);
 // The values as quoted literals joined by ", " (for an IN list).

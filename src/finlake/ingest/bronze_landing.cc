@@ -24,16 +24,6 @@ constexpr const char* kColumns[][2] = {
     {"payload_encoding", "VARCHAR"}, {"payload_sha256", "VARCHAR"}, {"payload_bytes", "BIGINT"},
 };
 
-// Strict UTF-8, as the JSON writer (and DuckDB's VARCHAR) requires.
-bool IsValidUtf8(const std::string& text) {
-  try {
-    (void)json(text).dump();
-    return true;
-  } catch (const json::type_error&) {
-    return false;
-  }
-}
-
 std::string Base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
   int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -106,7 +96,7 @@ Result<LandResult> BronzeLanding::Land(const std::string& source, const std::vec
         ++result.duplicates;
         continue;
       }
-      bool utf8 = IsValidUtf8(record.payload);
+      bool utf8 = InvalidUtf8At(record.payload) == std::string_view::npos;  // As JSON and VARCHAR require.
       json row = {{"source", source},
                   {"symbol", record.symbol},
                   {"request_key", record.request_key},

@@ -220,6 +220,10 @@ Status QueryEngine::Reconnect() {
 }
 
 Result<std::vector<PreparedQuery>> QueryEngine::Prepare(const std::string& sql) {
+  if (size_t at = InvalidUtf8At(sql); at != std::string_view::npos) {
+    return Status::InvalidArgument("the SQL text is not UTF-8: byte " + std::to_string(at) +
+                                   " starts no valid sequence (write the query in UTF-8)");
+  }
   RETURN_IF_ERROR(Reconnect());
   std::vector<PreparedQuery> prepared;
   for (const std::string& statement : SplitStatements(sql)) {
@@ -378,9 +382,17 @@ Result<json> QueryEngine::Serialize(const std::string& select_sql) {
   if (tree.value("error", true)) {
     std::string message = tree.value("error_message", "cannot serialise");
     if (message.find("Only SELECT") != std::string::npos) {
-      return Status::InvalidArgument(
-          "only SELECT and EXPLAIN run in `finlake sql`; writes are finlake commands "
-          "(create-table, import, ...): see `finlake --help`");
+      // The statements with a keyword of their own were refused by name before;
+      // these open as queries but DuckDB makes something else of them.
+      const std::string keyword = LeadingKeyword(select_sql);
+      std::string why = "lake tables change only through finlake commands (`finlake --help`)";
+      if (keyword == "explain") why = "EXPLAIN [ANALYZE] takes one query, not another EXPLAIN";
+      if (keyword == "pivot") {
+        why = "a PIVOT without an IN list first creates a type of its values; list them: "
+              "PIVOT t ON col IN ('a', 'b') USING sum(x)";
+      }
+      return Status::InvalidArgument("only SELECT and EXPLAIN run in `finlake sql`, and DuckDB reads this "
+                                     "statement as neither: " + why);
     }
     return Status::InvalidArgument("SQL does not parse: " + message);
   }
@@ -500,6 +512,12 @@ Status QueryEngine::RewriteNode(json& node, Ctes& ctes, PreparedQuery& out) {
     node = std::move(replacement);
     ctes.resize(scope);
     return Status::Ok();
+  }
+  if (type == "SHOW_REF" && !Text(node, "table_name").empty()) {
+    // (SHOW TABLES), (DESCRIBE name): DuckDB's own catalog, not the lake's. The
+    // query forms, (DESCRIBE SELECT ...) and (SUMMARIZE t), are rewritten below.
+    return Status::InvalidArgument("SHOW and DESCRIBE of a name read the query engine's catalog, not the lake's: "
+                                   "use `finlake tables` and `finlake describe TABLE`, or DESCRIBE/SUMMARIZE a query");
   }
   if (type == "TABLE_FUNCTION") {
     // The sandbox's allowlist of table functions lands with the SQL front end; until

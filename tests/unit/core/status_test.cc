@@ -50,5 +50,20 @@ TEST(Strings, IsoMillisHandlesNegativeTimes) {
   EXPECT_EQ(FormatIsoMillis(1700000000123), "2023-11-14T22:13:20.123Z");
 }
 
+TEST(Strings, InvalidUtf8AtFindsTheFirstBadSequence) {
+  constexpr size_t kValid = std::string_view::npos;
+  EXPECT_EQ(InvalidUtf8At(""), kValid);
+  EXPECT_EQ(InvalidUtf8At("plain ascii"), kValid);
+  EXPECT_EQ(InvalidUtf8At("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\x88 \xF4\x8F\xBF\xBF"), kValid);  // e, euro, chart, U+10FFFF
+  EXPECT_EQ(InvalidUtf8At("ab\xFF"), 2u);                   // never a lead byte
+  EXPECT_EQ(InvalidUtf8At("a\x80"), 1u);                    // a continuation byte alone
+  EXPECT_EQ(InvalidUtf8At("\xC0\xAF"), 0u);                 // overlong '/'
+  EXPECT_EQ(InvalidUtf8At("\xE0\x80\xAF"), 0u);             // overlong, 3 bytes
+  EXPECT_EQ(InvalidUtf8At("x\xED\xA0\x80"), 1u);            // a UTF-16 surrogate
+  EXPECT_EQ(InvalidUtf8At("\xF4\x90\x80\x80"), 0u);         // above U+10FFFF
+  EXPECT_EQ(InvalidUtf8At("ok \xE2\x82"), 3u);              // cut short
+  EXPECT_EQ(InvalidUtf8At(std::string_view("a\0b", 3)), kValid);  // NUL is a character
+}
+
 }  // namespace
 }  // namespace finlake
