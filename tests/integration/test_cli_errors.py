@@ -195,8 +195,10 @@ def test_append_unknown_column_refused(lake, tmp_path):
         ("id = 1); COPY (SELECT 1) TO 'OUT'; SELECT (1", "one expression"),
         ("id = 1) UNION SELECT 1 WHERE (true", "one expression"),
         ("id = 1 -- the rest hidden", None),
+        ("random() < 0.5", "random() is not allowed"),
+        ("id = 99) WINDOW w AS (", "where it is spliced"),
     ],
-    ids=["subquery", "statements", "union", "comment"],
+    ids=["subquery", "statements", "union", "comment", "volatile", "window"],
 )
 def test_write_predicates_are_one_expression_over_the_columns(lake, tmp_path, command, predicate, needle):
     """A predicate handed to a write (delete --where, optimize --where, import

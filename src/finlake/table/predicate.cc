@@ -1,5 +1,8 @@
 #include "finlake/table/predicate.h"
 
+#include <mutex>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "finlake/core/strings.h"
@@ -9,21 +12,52 @@ namespace {
 
 using json = nlohmann::json;
 
-// The first node under `node` that a predicate may not hold, by name; empty when
-// there is none.
-std::string Forbidden(const json& node) {
+// DuckDB's VOLATILE functions (random(), uuid(), nextval(), ...): a write
+// evaluates its predicate more than once (to find the files, to rewrite them, to
+// check a concurrent append), and each evaluation must agree. Read once from the
+// engine, so that the list follows its version.
+Result<std::set<std::string>> VolatileFunctions(engine::Connection& connection) {
+  static std::mutex mutex;
+  static std::set<std::string> names;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (names.empty()) {
+    ASSIGN_OR_RETURN(auto result, connection.Query("SELECT DISTINCT lower(function_name) FROM duckdb_functions() "
+                                                   "WHERE stability = 'VOLATILE'"));
+    for (int64_t row = 0; row < result->row_count(); ++row) names.insert(result->GetString(0, row));
+    if (names.empty()) return Status::Internal("the engine lists no volatile functions");
+  }
+  return names;
+}
+
+// The first node under `node` that a predicate may not hold, and why; empty
+// when there is none.
+std::string Forbidden(const json& node, const std::set<std::string>& volatile_functions) {
   if (node.is_array()) {
     for (const json& child : node) {
-      if (std::string found = Forbidden(child); !found.empty()) return found;
+      if (std::string found = Forbidden(child, volatile_functions); !found.empty()) return found;
     }
     return "";
   }
   if (!node.is_object()) return "";
   std::string kind = node.value("class", "");
-  if (kind == "SUBQUERY" || node.contains("subquery") || node.contains("from_table")) return "a subquery";
-  if (kind == "PARAMETER") return "a parameter";
+  const std::string reads_columns = " is not allowed: a predicate reads the row's columns only";
+  if (kind == "SUBQUERY" || node.contains("subquery") || node.contains("from_table")) return "a subquery" + reads_columns;
+  if (kind == "PARAMETER") return "a parameter" + reads_columns;
+  if (kind == "FUNCTION" && node.contains("function_name") && node["function_name"].is_string()) {
+    const std::string name = ToLower(node["function_name"].get<std::string>());
+    if (volatile_functions.count(name)) {
+      return name + "() is not allowed: it gives another answer each time it runs, and a write evaluates its "
+                    "predicate more than once";
+    }
+  }
+  if (kind == "COLUMN_REF" && node.contains("column_names") && node["column_names"].is_array() &&
+      !node["column_names"].empty() && node["column_names"].back().is_string() &&
+      StartsWith(ToLower(node["column_names"].back().get<std::string>()), "__finlake_")) {
+    return "column '" + node["column_names"].back().get<std::string>() +
+           "' is not allowed: names starting with __finlake_ are finlake's own";
+  }
   for (const auto& [key, child] : node.items()) {
-    if (std::string found = Forbidden(child); !found.empty()) return found;
+    if (std::string found = Forbidden(child, volatile_functions); !found.empty()) return found;
   }
   return "";
 }
@@ -65,8 +99,16 @@ Result<std::string> CheckedPredicate(engine::Connection& connection, const std::
     return refuse("must be one expression over the row's columns (a parenthesis closed early, or a clause such as "
                   "LIMIT, ORDER BY, GROUP BY or UNION after it)");
   }
-  if (std::string found = Forbidden(node["where_clause"]); !found.empty()) {
-    return refuse(found + " is not allowed: a predicate reads the row's columns only");
+  ASSIGN_OR_RETURN(std::set<std::string> volatile_functions, VolatileFunctions(connection));
+  if (std::string found = Forbidden(node["where_clause"], volatile_functions); !found.empty()) return refuse(found);
+  // The text as it is spliced must parse too: a clause the serialiser drops
+  // (an unused `WINDOW w AS (...)`) would otherwise reach the write as a syntax error.
+  ASSIGN_OR_RETURN(auto spliced, serialize->Run({"SELECT * FROM __finlake_row WHERE NOT coalesce(" + wrapped +
+                                                 ", false)"}));
+  json spliced_tree = json::parse(spliced->GetString(0, 0), nullptr, false);
+  if (spliced_tree.is_discarded() || spliced_tree.value("error", true)) {
+    return refuse("must be one expression over the row's columns (it does not parse where it is spliced: a "
+                  "clause such as WINDOW after a parenthesis closed early)");
   }
   return wrapped;
 }

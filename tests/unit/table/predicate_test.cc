@@ -33,7 +33,7 @@ TEST_F(PredicateTest, ExpressionsOverColumnsPass) {
        {"symbol = 'X'", "v IN (1, 4)", "d < DATE '2020-01-01' AND (v > 3 OR v IS NULL)", "true",
         "symbol LIKE 'A%' -- a trailing comment", "/* leading */ v BETWEEN 1 AND 2", "list_contains([1, 2], v)",
         "CASE WHEN v > 1 THEN true ELSE false END", "symbol = ';'", "symbol = ') LIMIT 1 --'",
-        "list_filter([1, 2, 3], x -> x > v) = []"}) {
+        "list_filter([1, 2, 3], x -> x > v) = []", "d < current_date - INTERVAL 30 DAY"}) {
     auto checked = CheckedPredicate(*connection_, predicate, "test predicate");
     ASSERT_TRUE(checked.ok()) << predicate << ": " << checked.status().ToString();
     EXPECT_EQ(*checked, "(" + std::string(predicate) + "\n)");
@@ -68,6 +68,11 @@ TEST_F(PredicateTest, EverythingButOneExpressionIsRefusedWithTheRule) {
            {"v = ?", "parameter"},
            {"v = 1 /* unclosed", "parses"},
            {"v =", "parses"},
+           {"v = 99) WINDOW w AS (", "where it is spliced"},
+           {"random() < 0.5", "random() is not allowed: it gives another answer"},
+           {"v > 0 AND gen_random_uuid() IS NOT NULL", "gen_random_uuid()"},
+           {"nextval('s') > 0", "nextval()"},
+           {"__finlake_file = 0", "names starting with __finlake_"},
        }) {
     Status status = Check(probe.predicate);
     ASSERT_FALSE(status.ok()) << "accepted: " << probe.predicate;
