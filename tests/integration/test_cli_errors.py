@@ -319,6 +319,26 @@ def test_sql_parquet_to_a_pipe(lake, finlake_bin):
     assert table.column("id").to_pylist() == [1, 2, 3]
 
 
+def test_sql_parquet_output_replaces_a_file_only_when_the_statement_succeeds(lake, tmp_path):
+    """``--output FILE`` with ``--format parquet``: an existing file is replaced
+    (DuckDB's own temporary file beside it is outside the sandbox, so finlake
+    writes a hidden file and renames it), a failed statement keeps the old file,
+    and no temporary file stays behind. An output inside the lake is refused."""
+    out = tmp_path / "results" / "r.parquet"
+    out.parent.mkdir()
+    for value in (1, 2):
+        sql(lake, f"SELECT {value} AS a", "--format", "parquet", "--output", out, check=True)
+        assert pq.read_table(out).column("a").to_pylist() == [value]
+    assert_error(sql(lake, "SELECT error('boom') AS a", "--format", "parquet", "--output", out), "boom")
+    assert pq.read_table(out).column("a").to_pylist() == [2]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["r.parquet"]
+    before = sorted(p.relative_to(lake) for p in lake.rglob("*"))
+    for fmt, name in (("parquet", "part-0.parquet"), ("csv", "_delta_log/00000000000000000000.json")):
+        target = table_dir(lake) / name
+        assert_error(sql(lake, "SELECT 1", "--format", fmt, "--output", target), "is inside the lake")
+    assert sorted(p.relative_to(lake) for p in lake.rglob("*")) == before
+
+
 def test_errors_go_to_stderr_only(lake):
     """A failing command prints its error on stderr with the ``finlake: error:`` prefix
     and nothing on stdout."""

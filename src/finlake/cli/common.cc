@@ -10,6 +10,7 @@
 #include <optional>
 #include <iomanip>
 #include <set>
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -170,6 +171,16 @@ std::string FormatSchema(const delta::Schema& schema, const std::vector<std::str
 }
 
 int OpenSqlSession(sql::Lake& lake, const SqlOptions& options, SqlSession* session) {
+  if (!options.output.empty()) {
+    // A result written into the lake's folder could replace a table's file or commit.
+    const auto output = std::filesystem::weakly_canonical(std::filesystem::absolute(options.output));
+    const auto root = std::filesystem::weakly_canonical(std::filesystem::absolute(lake.dir()));
+    auto [r, o] = std::mismatch(root.begin(), root.end(), output.begin(), output.end());
+    if (r == root.end()) {
+      return Fail(Status::InvalidArgument("--output " + options.output + " is inside the lake (" + lake.dir() +
+                                          "): write query results outside it"));
+    }
+  }
   // Parquet is written by the sandboxed engine itself: the one file it may write
   // outside the lake's tables (a scratch file when the result goes to a pipe).
   if (options.format == OutputFormat::kParquet) {
@@ -180,7 +191,11 @@ int OpenSqlSession(sql::Lake& lake, const SqlOptions& options, SqlSession* sessi
       session->scratch.emplace("finlake-out-");
       session->parquet_target = session->scratch->path() + "/result.parquet";
     } else {
-      session->parquet_target = std::filesystem::absolute(options.output).lexically_normal().string();
+      const std::filesystem::path output = std::filesystem::absolute(options.output).lexically_normal();
+      session->parquet_output = output.string();
+      session->parquet_target =
+          (output.parent_path() / ("." + output.filename().string() + ".finlake-" + std::to_string(::getpid()) +
+                                   ".tmp")).string();
     }
   }
   auto engine = sql::QueryEngine::Create(&lake, session->parquet_target.empty()
@@ -212,6 +227,7 @@ int RunSql(SqlSession& session, const std::string& text, const SqlOptions& optio
   sql::QueryEngine* engine = session.engine.get();
   auto prepared = engine->Prepare(text);
   if (!prepared.ok()) return Fail(prepared.status());
+  std::error_code fs_error;
   for (const sql::PreparedQuery& query : *prepared) {
     const auto start = std::chrono::steady_clock::now();
     // Each statement gets the whole timeout; Ctrl-C cancels the one running.
@@ -234,7 +250,18 @@ int RunSql(SqlSession& session, const std::string& text, const SqlOptions& optio
                                           " (FORMAT parquet, COMPRESSION zstd)"
                                     : "SELECT to_json(__row)::VARCHAR FROM (" + inner + ") AS __row");
       });
-      if (!result.ok()) return stopped(result.status());
+      if (!result.ok()) {
+        if (format == OutputFormat::kParquet) std::filesystem::remove(parquet_target, fs_error);
+        return stopped(result.status());
+      }
+      if (!session.parquet_output.empty() && format == OutputFormat::kParquet) {
+        std::filesystem::rename(parquet_target, session.parquet_output, fs_error);
+        if (fs_error) {
+          const std::string why = fs_error.message();
+          std::filesystem::remove(parquet_target, fs_error);
+          return Fail(Status::IOError("writing " + session.parquet_output + ": " + why));
+        }
+      }
       if (scratch) {
         // Parquet to a pipe: the scratch file, copied to stdout.
         std::ifstream in(parquet_target, std::ios::binary);

@@ -52,7 +52,11 @@ struct SqlOptions {
 struct SqlSession {
   std::unique_ptr<sql::QueryEngine> engine;
   std::optional<ScratchDir> scratch;  // Parquet to a pipe: written here, then copied to stdout.
+  // The file the engine writes a Parquet result to: in `scratch`, or beside
+  // --output under a hidden name, renamed over it once the result is whole (an
+  // existing file is replaced, and kept when the statement fails).
   std::string parquet_target;
+  std::string parquet_output;  // --output, absolute; empty when the result goes to stdout.
 };
 // Opens `session` for `options`: 0, or the exit status of a failure it printed
 // (a --memory-limit DuckDB refuses is reported as such).
