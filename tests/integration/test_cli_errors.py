@@ -357,6 +357,18 @@ def test_a_statement_past_its_timeout_is_stopped(lake):
     assert time.monotonic() - started < 60, "the timeout did not stop the statement"
 
 
+def test_a_statement_stuck_in_the_parser_still_ends_at_its_timeout(lake, finlake_bin):
+    # 3,000 chained CTEs keep DuckDB's parser busy for about 100 s without looking
+    # for an interrupt: parsing counts against --timeout, and a statement that does
+    # not stop 5 s after it was interrupted ends the process.
+    chain = "WITH c0 AS (SELECT 1 AS x), " + ", ".join(f"c{i} AS (SELECT * FROM c{i - 1})" for i in range(1, 3000))
+    started = time.monotonic()
+    proc = subprocess.run([str(finlake_bin), "--lake", str(lake), "sql", "--format", "csv", "--timeout", "1"],
+                          input=chain + " SELECT * FROM c2999;\n", capture_output=True, text=True, timeout=300)
+    assert "ran past its 1 s timeout (--timeout)" in proc.stderr, describe_run(proc)
+    assert time.monotonic() - started < 60, "the timeout did not end the statement"
+
+
 def test_ctrl_c_cancels_the_running_statement(lake):
     proc = subprocess.Popen([str(finlake_binary()), "--lake", str(lake), "sql", LONG_QUERY], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -225,13 +225,27 @@ int RunSql(SqlSession& session, const std::string& text, const SqlOptions& optio
   const std::string& parquet_target = session.parquet_target;
   std::optional<ScratchDir>& scratch = session.scratch;
   sql::QueryEngine* engine = session.engine.get();
-  auto prepared = engine->Prepare(text);
+  // A statement that does not stop when interrupted (DuckDB's parser on a text
+  // of thousands of CTEs) ends the process instead of outliving --timeout.
+  const auto exit_stuck = [&](const std::string& reason) {
+    std::cerr << "finlake: error: " << reason << "; the engine did not stop within "
+              << engine::QueryWatchdog::kStuckGraceMs / 1000 << " s, so finlake exits" << std::endl;
+    if (!parquet_target.empty()) ::unlink(parquet_target.c_str());
+    std::_Exit(1);
+  };
+  Result<std::vector<sql::PreparedQuery>> prepared = [&]() -> Result<std::vector<sql::PreparedQuery>> {
+    // Parsing and rewriting count against the timeout too.
+    engine::QueryWatchdog watchdog(engine->connection(), options.timeout_ms, /*on_sigint=*/true, exit_stuck);
+    auto statements = engine->Prepare(text);
+    if (!statements.ok() && !watchdog.reason().empty()) return Status::Internal(watchdog.reason());
+    return statements;
+  }();
   if (!prepared.ok()) return Fail(prepared.status());
   std::error_code fs_error;
   for (const sql::PreparedQuery& query : *prepared) {
     const auto start = std::chrono::steady_clock::now();
     // Each statement gets the whole timeout; Ctrl-C cancels the one running.
-    engine::QueryWatchdog watchdog(engine->connection(), options.timeout_ms, /*on_sigint=*/true);
+    engine::QueryWatchdog watchdog(engine->connection(), options.timeout_ms, /*on_sigint=*/true, exit_stuck);
     auto stopped = [&](const Status& status) {
       const std::string reason = watchdog.reason();
       if (!reason.empty()) return Fail(Status::Internal(reason));

@@ -17,8 +17,8 @@ std::string Seconds(int64_t ms) {
 
 }  // namespace
 
-QueryWatchdog::QueryWatchdog(Connection& connection, int64_t timeout_ms, bool on_sigint)
-    : connection_(connection), timeout_ms_(timeout_ms), on_sigint_(on_sigint) {
+QueryWatchdog::QueryWatchdog(Connection& connection, int64_t timeout_ms, bool on_sigint, StuckHandler on_stuck)
+    : connection_(connection), timeout_ms_(timeout_ms), on_sigint_(on_sigint), on_stuck_(std::move(on_stuck)) {
   if (on_sigint_) {
     g_sigint.store(false);
     struct sigaction action {};
@@ -48,6 +48,7 @@ void QueryWatchdog::Watch() {
   using Clock = std::chrono::steady_clock;
   constexpr auto kTick = std::chrono::milliseconds(20);
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms_);
+  Clock::time_point interrupted;
   std::unique_lock<std::mutex> lock(mutex_);
   while (!done_) {
     if (reason_.empty()) {
@@ -56,8 +57,15 @@ void QueryWatchdog::Watch() {
       } else if (timeout_ms_ > 0 && Clock::now() >= deadline) {
         reason_ = "the query ran past its " + Seconds(timeout_ms_) + " timeout (--timeout)";
       }
+      if (!reason_.empty()) interrupted = Clock::now();
     }
-    if (!reason_.empty()) connection_.Interrupt();  // Again every tick, until the statement returns.
+    if (!reason_.empty()) {
+      connection_.Interrupt();  // Again every tick, until the statement returns.
+      if (on_stuck_ && Clock::now() - interrupted >= std::chrono::milliseconds(kStuckGraceMs)) {
+        on_stuck_(reason_);
+        return;
+      }
+    }
     wake_.wait_for(lock, kTick);
   }
 }

@@ -14,11 +14,18 @@
 // Ctrl-C cancels the statement instead of killing the process. One watchdog per
 // connection at a time; SIGINT handling is process-wide, so one with on_sigint at
 // a time.
+//
+// Some work does not look for interrupts: DuckDB's parser (a statement with
+// thousands of CTEs parses for minutes). `on_stuck`, when given, is called from
+// the watchdog's thread once the statement has not returned kStuckGraceMs after
+// it was interrupted: a command-line tool exits there, a server would drop the
+// session.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <csignal>
 #include <mutex>
 #include <string>
@@ -30,8 +37,10 @@ namespace finlake::engine {
 
 class QueryWatchdog {
  public:
+  static constexpr int64_t kStuckGraceMs = 5000;
+  using StuckHandler = std::function<void(const std::string& reason)>;
   // timeout_ms <= 0: no deadline.
-  QueryWatchdog(Connection& connection, int64_t timeout_ms, bool on_sigint);
+  QueryWatchdog(Connection& connection, int64_t timeout_ms, bool on_sigint, StuckHandler on_stuck = nullptr);
   ~QueryWatchdog();
   QueryWatchdog(const QueryWatchdog&) = delete;
   QueryWatchdog& operator=(const QueryWatchdog&) = delete;
@@ -46,6 +55,7 @@ class QueryWatchdog {
   Connection& connection_;
   const int64_t timeout_ms_;
   const bool on_sigint_;
+  const StuckHandler on_stuck_;
   struct sigaction previous_ {};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
