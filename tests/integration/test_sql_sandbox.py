@@ -124,11 +124,14 @@ def test_statements_that_are_not_queries_are_named(lake: Path) -> None:
         "EXPLAIN EXPLAIN SELECT 1": "EXPLAIN [ANALYZE] takes one query",
         "SELECT * FROM (SHOW TABLES)": "use `finlake tables`",
         "SELECT 'caf\udcc3'": "the SQL text is not UTF-8: byte 11",
+        "SELECT " + "+".join(["1"] * 5000): "a limit of the lake's engine: split the expression",
     }
     for query, rule in cases.items():
         proc = subprocess.run([str(finlake_binary()), "--lake", str(lake), "sql", "--format", "csv",
                                query.encode("utf-8", "surrogateescape")], capture_output=True, timeout=60)
         assert proc.returncode != 0 and rule in proc.stderr.decode(), (query, proc.stderr)
+    proc = run_finlake(lake, "sql", "--format", "parquet", "--output", lake.parent / "plan.parquet", "EXPLAIN SELECT 1")
+    assert proc.returncode != 0 and "EXPLAIN prints a plan, not rows" in proc.stderr, proc.stderr
     # The forms that are queries still run.
     assert run_finlake(lake, "sql", "--format", "csv", f"PIVOT {TABLE} ON id IN (1, 2) USING sum(px)",
                        check=True).stdout.splitlines()[0] == "1,2"

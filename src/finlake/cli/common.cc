@@ -257,6 +257,9 @@ int RunSql(SqlSession& session, const std::string& text, const SqlOptions& optio
       return Fail(status);
     };
     engine::Connection& connection = engine->connection();
+    if (format == OutputFormat::kParquet && query.explain) {
+      return Fail(Status::InvalidArgument("EXPLAIN prints a plan, not rows: use --format table, csv or json for it"));
+    }
     if (format == OutputFormat::kParquet || (format == OutputFormat::kJson && !query.explain)) {
       auto result = sql::WithFallback(query, [&](const std::string& inner) {
         return connection.Query(format == OutputFormat::kParquet

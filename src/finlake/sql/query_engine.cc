@@ -394,6 +394,10 @@ Result<json> QueryEngine::Serialize(const std::string& select_sql) {
       return Status::InvalidArgument("only SELECT and EXPLAIN run in `finlake sql`, and DuckDB reads this "
                                      "statement as neither: " + why);
     }
+    // DuckDB's advice names a SET statement, which `finlake sql` does not run.
+    if (size_t advice = message.find(" Use \"SET "); advice != std::string::npos) {
+      message = message.substr(0, advice) + " (a limit of the lake's engine: split the expression)";
+    }
     return Status::InvalidArgument("SQL does not parse: " + message);
   }
   return tree;
