@@ -81,6 +81,12 @@ def probes(lake: Path, tmp: Path) -> list[str]:
         "WITH duckdb_databases AS (SELECT * FROM duckdb_databases) SELECT * FROM duckdb_databases",
         "SELECT * FROM (SHOW TABLES)",
         "SELECT * FROM (SHOW DATABASES)",
+        # Names DuckDB's printer writes back without their quotes: what they hide
+        # would come back as SQL after the rewrite.
+        f"SELECT $\"$ x $$ AS c, * FROM '{data}'\"",
+        "SELECT $\"$ x $$ AS c, * FROM pg_settings\"",
+        f"SELECT \"c.* FROM read_text('{log}') AS c UNION ALL BY NAME SELECT q\".* FROM range(1) q",
+        f"SELECT \"c.id FROM '{data}' AS c UNION ALL SELECT q\".* FROM range(1) q",
     ]
 
 
@@ -112,6 +118,9 @@ def test_ctes_keep_duckdbs_scoping(lake: Path) -> None:
         f"WITH t AS (SELECT count(*) AS c FROM {TABLE}) SELECT T.c FROM T": "3",
         "WITH a AS (SELECT 1 AS x) SELECT x FROM (WITH a AS (SELECT x + 1 AS x FROM a) SELECT x FROM a)": "2",
         f'WITH "my.csv" AS (SELECT max(px) AS m FROM {TABLE}) SELECT m FROM "my.csv"': "3.5",
+        # A MATERIALIZED body is in DuckDB's tree twice, and sees the CTEs before it.
+        f"WITH a AS MATERIALIZED (SELECT * FROM {TABLE}) SELECT count(*) AS n FROM a": "3",
+        "WITH x AS (SELECT 1 AS v), a AS MATERIALIZED (SELECT v + 1 AS w FROM x) SELECT w FROM a": "2",
     }
     for query, row in cases.items():
         proc = run_finlake(lake, "sql", "--format", "csv", query, check=True)

@@ -44,6 +44,32 @@ std::string Text(const json& node, const char* key) {
   return it != node.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// Table functions that touch no files: the only ones a lake query may call.
+Status CheckTableFunction(const json& node) {
+  static const std::vector<std::string> kAllowed = {"range", "generate_series", "unnest"};
+  std::string function;
+  if (node.contains("function") && node["function"].is_object()) {
+    function = ToLower(Text(node["function"], "function_name"));
+  }
+  if (std::find(kAllowed.begin(), kAllowed.end(), function) == kAllowed.end()) {
+    return Status::InvalidArgument("table function '" + function +
+                                   "' is not allowed in lake queries (allowed: range, generate_series, unnest)");
+  }
+  return Status::Ok();
+}
+
+// Empty, or a name DuckDB prints the same with or without quotes.
+bool IsPlainIdentifier(const std::string& name) {
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (!(c == '_' || std::isalpha(static_cast<unsigned char>(c)) ||
+          (i > 0 && std::isdigit(static_cast<unsigned char>(c))))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 using table::ColumnPredicate;
 
 // A constant of the parse tree as (kind, SQL text), or nullopt: numbers, strings,
@@ -313,6 +339,7 @@ Result<PreparedQuery> QueryEngine::Rewrite(json tree, const std::string& prefix,
   pending_.clear();
   RETURN_IF_ERROR(rewritten);
   ASSIGN_OR_RETURN(auto text, deserialize_->Run({tree.dump()}));
+  RETURN_IF_ERROR(VerifyRewritten(text->GetString(0, 0)));
   ASSIGN_OR_RETURN(std::string select, SubstituteScans(text->GetString(0, 0)));
   query.sql = prefix + select;
   query.explain = !prefix.empty();
@@ -362,11 +389,55 @@ bool QueryEngine::IsTimestampInScope(const json& column_ref) const {
   return false;
 }
 
+// The text DuckDB printed from the rewritten tree is what runs, and its printer
+// leaves some user-typed names unquoted (a `$"..."` parameter, the qualifier of
+// `"t x".*`): text hidden in one would come back as SQL of its own. So the text
+// is parsed again and every table it reads must be one the rewrite put there.
+Status QueryEngine::VerifyRewritten(const std::string& text) {
+  auto refuse = [](const std::string& what) {
+    return Status::InvalidArgument("the query does not read back as it was checked after its rewrite (" + what +
+                                   "): refused");
+  };
+  ASSIGN_OR_RETURN(auto result, serialize_->Run({text}));
+  json tree = json::parse(result->GetString(0, 0), nullptr, false);
+  if (tree.is_discarded() || tree.value("error", true)) return refuse("it does not parse as one query");
+  if (!tree.contains("statements") || tree["statements"].size() != 1) return refuse("more than one statement");
+  std::set<std::string> known;
+  for (const auto& [token, scan] : scans_) known.insert(token);
+  for (const auto& [name, renamed] : cte_names_) known.insert(renamed);
+  Status status = Status::Ok();
+  std::function<void(const json&)> walk = [&](const json& node) {
+    if (!status.ok()) return;
+    if (node.is_array()) {
+      for (const json& child : node) walk(child);
+      return;
+    }
+    if (!node.is_object()) return;
+    const std::string type = Text(node, "type");
+    if (type == "BASE_TABLE" && !(Text(node, "schema_name").empty() && Text(node, "catalog_name").empty() &&
+                                  known.count(Text(node, "table_name")))) {
+      status = refuse("a table it did not put there");
+    } else if (type == "TABLE_FUNCTION") {
+      status = CheckTableFunction(node);
+    } else if (type == "SHOW_REF" && !Text(node, "table_name").empty()) {
+      status = refuse("a SHOW of a name");
+    } else if (Text(node, "class") == "PARAMETER") {
+      status = refuse("a parameter");
+    }
+    for (const auto& [key, child] : node.items()) walk(child);
+  };
+  walk(tree["statements"]);
+  return status;
+}
+
 Result<std::string> QueryEngine::SubstituteScans(std::string sql) {
   for (const auto& [token, scan] : scans_) {
-    // The token is a fresh random name: it occurs once, where the table was.
+    // The token is a fresh random name: it occurs once, where the table was, or
+    // not at all when DuckDB does not print that copy of the tree (the body of a
+    // MATERIALIZED CTE is in the tree twice).
     size_t at = sql.find(token);
-    if (at == std::string::npos || sql.find(token, at + token.size()) != std::string::npos) {
+    if (at == std::string::npos) continue;
+    if (sql.find(token, at + token.size()) != std::string::npos) {
       return Status::Internal("query rewrite: a table's scan has no single place in the rewritten SQL");
     }
     sql.replace(at, token.size(), "(" + scan + ")");
@@ -471,9 +542,15 @@ Status QueryEngine::RewriteNode(json& node, Ctes& ctes, PreparedQuery& out) {
   const std::string type = Text(node, "type");
   Status status = Status::Ok();
   if (type == "CTE_NODE") {
-    // WITH ... AS MATERIALIZED: the body, then the statement that reads it.
-    if (node.contains("query")) status = RewriteNode(node["query"], ctes, out);
-    if (status.ok()) status = RewriteCtes(node, ctes, out);
+    // WITH ... AS MATERIALIZED: its WITH (in `cte_map` too), the body (`query`)
+    // seeing the CTEs declared before it, then the statement that reads it.
+    status = RewriteCtes(node, ctes, out);
+    if (status.ok() && node.contains("query")) {
+      Ctes before(ctes.begin(), ctes.begin() + static_cast<std::ptrdiff_t>(scope));
+      const std::string name = ToLower(Text(node, "cte_name"));
+      for (size_t i = scope; i < ctes.size() && ctes[i].first != name; ++i) before.push_back(ctes[i]);
+      status = RewriteNode(node["query"], before, out);
+    }
     if (status.ok()) {
       node["cte_name"] = DeclareCte(Text(node, "cte_name"), ctes);
       if (node.contains("child")) status = RewriteNode(node["child"], ctes, out);
@@ -482,9 +559,10 @@ Status QueryEngine::RewriteNode(json& node, Ctes& ctes, PreparedQuery& out) {
     return status;
   }
   if (type == "RECURSIVE_CTE_NODE") {
-    // Only the recursive term (`right`) reads the CTE itself.
+    // Its own WITH first; only the recursive term (`right`) reads the CTE itself.
+    status = RewriteCtes(node, ctes, out);
     for (auto& [key, child] : node.items()) {
-      if (key != "right" && status.ok()) status = RewriteNode(child, ctes, out);
+      if (key != "right" && key != "cte_map" && status.ok()) status = RewriteNode(child, ctes, out);
     }
     if (status.ok()) {
       node["cte_name"] = DeclareCte(Text(node, "cte_name"), ctes);
@@ -523,18 +601,14 @@ Status QueryEngine::RewriteNode(json& node, Ctes& ctes, PreparedQuery& out) {
     return Status::InvalidArgument("SHOW and DESCRIBE of a name read the query engine's catalog, not the lake's: "
                                    "use `finlake tables` and `finlake describe TABLE`, or DESCRIBE/SUMMARIZE a query");
   }
-  if (type == "TABLE_FUNCTION") {
-    // The sandbox's allowlist of table functions lands with the SQL front end; until
-    // then only functions that touch no files are allowed.
-    static const std::vector<std::string> kAllowed = {"range", "generate_series", "unnest"};
-    std::string function;
-    if (node.contains("function") && node["function"].is_object()) {
-      function = ToLower(Text(node["function"], "function_name"));
-    }
-    if (std::find(kAllowed.begin(), kAllowed.end(), function) == kAllowed.end()) {
-      return Status::InvalidArgument("table function '" + function +
-                                     "' is not allowed in lake queries (allowed: range, generate_series, unnest)");
-    }
+  if (type == "TABLE_FUNCTION") RETURN_IF_ERROR(CheckTableFunction(node));
+  if (Text(node, "class") == "PARAMETER") {
+    return Status::InvalidArgument("a parameter ($1, ?, $name) has no value in `finlake sql`: write the value");
+  }
+  if (Text(node, "class") == "STAR" && !IsPlainIdentifier(Text(node, "relation_name"))) {
+    // DuckDB prints the qualifier of `"t x".*` without its quotes.
+    return Status::InvalidArgument("a star qualified by a name that needs quotes (\"" + Text(node, "relation_name") +
+                                   "\".*) is not supported: give the table a plain alias");
   }
   for (auto& [key, child] : node.items()) {
     if (key != "cte_map") RETURN_IF_ERROR(RewriteNode(child, ctes, out));

@@ -107,6 +107,9 @@ class QueryEngine {
   // A WITH clause (`cte_map`): each body sees the CTEs declared before it, as in
   // DuckDB; every name is then in `ctes` for the rest of the statement.
   [[nodiscard]] Status RewriteCtes(nlohmann::json& node, Ctes& ctes, PreparedQuery& out);
+  // The printed rewrite, parsed again: one query whose tables are all scans or
+  // CTEs the rewrite named, and whose table functions are allowed.
+  [[nodiscard]] Status VerifyRewritten(const std::string& text);
   // Declares the CTE `name` (a WITH entry's key or a CTE node's name) in
   // `ctes`; returns the name it is renamed to, one per name in a statement.
   std::string DeclareCte(const std::string& name, Ctes& ctes);
