@@ -87,6 +87,11 @@ def probes(lake: Path, tmp: Path) -> list[str]:
         "SELECT $\"$ x $$ AS c, * FROM pg_settings\"",
         f"SELECT \"c.* FROM read_text('{log}') AS c UNION ALL BY NAME SELECT q\".* FROM range(1) q",
         f"SELECT \"c.id FROM '{data}' AS c UNION ALL SELECT q\".* FROM range(1) q",
+        # Scalar functions that bind SQL of their own, or macros over the catalog.
+        f"SELECT json_serialize_plan('SELECT * FROM read_parquet(''{files}'')')",
+        "SELECT pg_get_viewdef(x) FROM range(3000) t(x)",
+        "SELECT format_type(1, 0)",
+        f"SELECT current_query() FROM {TABLE}",
     ]
 
 

@@ -1,6 +1,7 @@
 #include "finlake/engine/engine.h"
 
 #include <cstring>
+#include <mutex>
 #include <set>
 
 #include "finlake/analytics/sql_functions.h"
@@ -268,6 +269,21 @@ Result<std::unique_ptr<Connection>> Database::Connect() {
     return Status::Internal("cannot connect to DuckDB");
   }
   return std::make_unique<Connection>(connection);
+}
+
+Result<std::set<std::string>> UnsafeScalarFunctions(Connection& connection) {
+  static std::mutex mutex;
+  static std::set<std::string> names;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (names.empty()) {
+    ASSIGN_OR_RETURN(auto macros, connection.Query(
+        "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'macro' "
+        "AND regexp_matches(macro_definition, '\\bselect\\b', 'i')"));
+    std::set<std::string> found = {"json_serialize_plan", "json_execute_serialized_sql", "current_query"};
+    for (int64_t row = 0; row < macros->row_count(); ++row) found.insert(macros->GetString(0, row));
+    names = std::move(found);
+  }
+  return names;
 }
 
 }  // namespace finlake::engine

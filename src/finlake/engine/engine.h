@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,14 @@ class Connection {
  private:
   duckdb_connection connection_;
 };
+
+// Scalar functions user SQL may not call: they bind SQL of their own inside the
+// engine (json_serialize_plan('SELECT * FROM read_parquet(...)') opens files past
+// any rewrite), read the engine's catalog through a subquery (DuckDB's macros
+// pg_get_viewdef, format_type, ... : every scalar macro whose definition holds a
+// SELECT), or show the statement as rewritten (current_query). Lower case; read
+// once per process from `connection`'s catalog, so the list follows DuckDB.
+[[nodiscard]] Result<std::set<std::string>> UnsafeScalarFunctions(Connection& connection);
 
 class Database {
  public:

@@ -158,6 +158,9 @@ class QueryEngine {
   std::map<std::string, OpenedTable> open_tables_;
   // Rewrites by statement text (Reuse); only those that read latest versions.
   std::map<std::string, PreparedQuery> rewrites_;
+  static constexpr int kWithNestingMax = 8;         // PrepareOne.
+  static constexpr int kCtesMax = 256;              // PrepareOne: about 250 MB to parse.
+  static constexpr int kMaterializedCtesMax = 32;   // About 150 MB.
   static constexpr size_t kRewritesKept = 256;
   static constexpr size_t kRewriteTextMax = 64 * 1024;
   static constexpr size_t kRewriteBytesKept = 32 << 20;  // Texts and rewrites together.
@@ -175,7 +178,8 @@ class QueryEngine {
   std::vector<Scope> scopes_;
   bool utc_fast_path_ = true;
   int utc_calls_ = 0;                    // Calendar calls the last Rewrite changed.
-  std::map<std::string, std::string> cte_names_;  // Of the statement being rewritten: name -> renamed.
+  std::map<std::string, std::string> cte_names_;
+  std::set<std::string> unsafe_functions_;  // engine::UnsafeScalarFunctions.  // Of the statement being rewritten: name -> renamed.
   nlohmann::json select_template_;       // "SELECT 1" serialised (ExpressionName).
   // (token, scan SQL) of each table reference the statement being rewritten replaced.
   std::vector<std::pair<std::string, std::string>> scans_;

@@ -163,4 +163,45 @@ std::string LeadingKeyword(const std::string& statement) {
   return "";
 }
 
+int WithNesting(const std::string& statement) {
+  std::vector<int> open;  // The parenthesis depth of each WITH still in scope.
+  int depth = 0, deepest = 0;
+  for (const Token& token : Tokenize(statement)) {
+    const char first = statement[token.begin];
+    if (token.kind == Kind::kSymbol && first == '(') {
+      ++depth;
+    } else if (token.kind == Kind::kSymbol && first == ')') {
+      --depth;
+      while (!open.empty() && open.back() > depth) open.pop_back();
+    } else if (token.kind == Kind::kWord && token.end - token.begin == 4 &&
+               ToLower(statement.substr(token.begin, 4)) == "with") {
+      while (!open.empty() && open.back() >= depth) open.pop_back();
+      open.push_back(depth);
+      deepest = std::max(deepest, static_cast<int>(open.size()));
+    }
+  }
+  return deepest;
+}
+
+CteCount CountCtes(const std::string& statement) {
+  std::vector<std::string> words;  // Significant tokens, words lower case, symbols as themselves.
+  for (const Token& token : Tokenize(statement)) {
+    if (token.kind == Kind::kTrivia) continue;
+    std::string text = statement.substr(token.begin, token.end - token.begin);
+    words.push_back(token.kind == Kind::kWord ? ToLower(text) : token.kind == Kind::kSymbol ? text : "");
+  }
+  CteCount count;
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] != "as") continue;
+    size_t next = i + 1;
+    if (words[next] == "not" && next + 1 < words.size()) ++next;
+    const bool materialized = words[next] == "materialized";
+    if (materialized && next + 1 < words.size()) ++next;
+    if (words[next] != "(") continue;
+    ++count.total;
+    if (materialized && words[i + 1] != "not") ++count.materialized;
+  }
+  return count;
+}
+
 }  // namespace finlake::sql

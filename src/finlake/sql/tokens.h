@@ -41,4 +41,17 @@ std::vector<std::string> SplitStatements(const std::string& text);
 // "select").
 std::string LeadingKeyword(const std::string& statement);
 
+// How deep WITH clauses nest in `statement`: a WITH inside a parenthesis that
+// a WITH's scope encloses counts one more (two WITHs side by side, in the
+// branches of a UNION say, count one each).
+int WithNesting(const std::string& statement);
+
+// How many `name AS [[NOT] MATERIALIZED] (` a statement declares: its CTEs (and
+// its named windows); `materialized` counts those marked MATERIALIZED.
+struct CteCount {
+  int total = 0;
+  int materialized = 0;
+};
+CteCount CountCtes(const std::string& statement);
+
 }  // namespace finlake::sql

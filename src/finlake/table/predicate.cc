@@ -31,10 +31,11 @@ Result<std::set<std::string>> VolatileFunctions(engine::Connection& connection) 
 
 // The first node under `node` that a predicate may not hold, and why; empty
 // when there is none.
-std::string Forbidden(const json& node, const std::set<std::string>& volatile_functions) {
+std::string Forbidden(const json& node, const std::set<std::string>& volatile_functions,
+                      const std::set<std::string>& unsafe_functions) {
   if (node.is_array()) {
     for (const json& child : node) {
-      if (std::string found = Forbidden(child, volatile_functions); !found.empty()) return found;
+      if (std::string found = Forbidden(child, volatile_functions, unsafe_functions); !found.empty()) return found;
     }
     return "";
   }
@@ -49,6 +50,9 @@ std::string Forbidden(const json& node, const std::set<std::string>& volatile_fu
       return name + "() is not allowed: it gives another answer each time it runs, and a write evaluates its "
                     "predicate more than once";
     }
+    if (unsafe_functions.count(name)) {
+      return name + "() is not allowed: it runs SQL of its own or reads the engine's catalog";
+    }
   }
   if (kind == "COLUMN_REF" && node.contains("column_names") && node["column_names"].is_array() &&
       !node["column_names"].empty() && node["column_names"].back().is_string() &&
@@ -57,7 +61,7 @@ std::string Forbidden(const json& node, const std::set<std::string>& volatile_fu
            "' is not allowed: names starting with __finlake_ are finlake's own";
   }
   for (const auto& [key, child] : node.items()) {
-    if (std::string found = Forbidden(child, volatile_functions); !found.empty()) return found;
+    if (std::string found = Forbidden(child, volatile_functions, unsafe_functions); !found.empty()) return found;
   }
   return "";
 }
@@ -100,7 +104,10 @@ Result<std::string> CheckedPredicate(engine::Connection& connection, const std::
                   "LIMIT, ORDER BY, GROUP BY or UNION after it)");
   }
   ASSIGN_OR_RETURN(std::set<std::string> volatile_functions, VolatileFunctions(connection));
-  if (std::string found = Forbidden(node["where_clause"], volatile_functions); !found.empty()) return refuse(found);
+  ASSIGN_OR_RETURN(std::set<std::string> unsafe_functions, engine::UnsafeScalarFunctions(connection));
+  if (std::string found = Forbidden(node["where_clause"], volatile_functions, unsafe_functions); !found.empty()) {
+    return refuse(found);
+  }
   // The text as it is spliced must parse too: a clause the serialiser drops
   // (an unused `WINDOW w AS (...)`) would otherwise reach the write as a syntax error.
   ASSIGN_OR_RETURN(auto spliced, serialize->Run({"SELECT * FROM __finlake_row WHERE NOT coalesce(" + wrapped +
