@@ -225,8 +225,8 @@ int RunSql(SqlSession& session, const std::string& text, const SqlOptions& optio
   const std::string& parquet_target = session.parquet_target;
   std::optional<ScratchDir>& scratch = session.scratch;
   sql::QueryEngine* engine = session.engine.get();
-  // A statement that does not stop when interrupted (DuckDB's parser on a text
-  // of thousands of CTEs) ends the process instead of outliving --timeout.
+  // A statement that does not stop when interrupted (DuckDB's parser never looks
+  // for an interrupt) ends the process instead of outliving --timeout or Ctrl-C.
   const auto exit_stuck = [&](const std::string& reason) {
     std::cerr << "finlake: error: " << reason << "; the engine did not stop within "
               << engine::QueryWatchdog::kStuckGraceMs / 1000 << " s, so finlake exits" << std::endl;

@@ -15,8 +15,8 @@
 // connection at a time; SIGINT handling is process-wide, so one with on_sigint at
 // a time.
 //
-// Some work does not look for interrupts: DuckDB's parser (a statement with
-// thousands of CTEs parses for minutes). `on_stuck`, when given, is called from
+// Some work does not look for interrupts: DuckDB's parser (3,000 chained CTEs
+// parsed for 105 s; finlake sql now refuses such texts before they parse). `on_stuck`, when given, is called from
 // the watchdog's thread once the statement has not returned kStuckGraceMs after
 // it was interrupted: a command-line tool exits there, a server would drop the
 // session.
