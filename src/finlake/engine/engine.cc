@@ -1,7 +1,6 @@
 #include "finlake/engine/engine.h"
 
 #include <cstring>
-#include <mutex>
 #include <set>
 
 #include "finlake/analytics/sql_functions.h"
@@ -271,19 +270,19 @@ Result<std::unique_ptr<Connection>> Database::Connect() {
   return std::make_unique<Connection>(connection);
 }
 
-Result<std::set<std::string>> UnsafeScalarFunctions(Connection& connection) {
-  static std::mutex mutex;
-  static std::set<std::string> names;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (names.empty()) {
-    ASSIGN_OR_RETURN(auto macros, connection.Query(
-        "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'macro' "
-        "AND regexp_matches(macro_definition, '\\bselect\\b', 'i')"));
-    std::set<std::string> found = {"json_serialize_plan", "json_execute_serialized_sql", "current_query"};
-    for (int64_t row = 0; row < macros->row_count(); ++row) found.insert(macros->GetString(0, row));
-    names = std::move(found);
-  }
-  return names;
+const std::set<std::string>& UnsafeScalarFunctions() {
+  static const std::set<std::string> kNames = {"current_query",        "format_type",    "get_block_size",
+                                               "json_execute_serialized_sql", "json_serialize_plan",
+                                               "pg_get_constraintdef", "pg_get_viewdef"};
+  return kNames;
+}
+
+const std::set<std::string>& VolatileFunctions() {
+  static const std::set<std::string> kNames = {
+      "current_connection_id", "current_query", "current_query_id", "current_transaction_id", "currval",
+      "error",                 "gen_random_uuid", "nextval",        "random",                 "setseed",
+      "stats",                 "uuid",            "uuidv4",         "uuidv7",                 "write_log"};
+  return kNames;
 }
 
 }  // namespace finlake::engine

@@ -345,7 +345,6 @@ Result<PreparedQuery> QueryEngine::Rewrite(json tree, const std::string& prefix,
   PreparedQuery query;
   Ctes ctes;
   cte_names_.clear();
-  ASSIGN_OR_RETURN(unsafe_functions_, engine::UnsafeScalarFunctions(*connection_));
   // pending_ is keyed by node address: entries must not outlive this tree.
   pending_.clear();
   scans_.clear();
@@ -440,7 +439,7 @@ Status QueryEngine::VerifyRewritten(const std::string& text) {
       status = refuse("a SHOW of a name");
     } else if (Text(node, "class") == "PARAMETER") {
       status = refuse("a parameter");
-    } else if (Text(node, "class") == "FUNCTION" && unsafe_functions_.count(ToLower(Text(node, "function_name")))) {
+    } else if (Text(node, "class") == "FUNCTION" && engine::UnsafeScalarFunctions().count(ToLower(Text(node, "function_name")))) {
       status = refuse("a function that runs SQL of its own");
     }
     for (const auto& [key, child] : node.items()) walk(child);
@@ -624,7 +623,7 @@ Status QueryEngine::RewriteNode(json& node, Ctes& ctes, PreparedQuery& out) {
   if (Text(node, "class") == "PARAMETER") {
     return Status::InvalidArgument("a parameter ($1, ?, $name) has no value in `finlake sql`: write the value");
   }
-  if (Text(node, "class") == "FUNCTION" && unsafe_functions_.count(ToLower(Text(node, "function_name")))) {
+  if (Text(node, "class") == "FUNCTION" && engine::UnsafeScalarFunctions().count(ToLower(Text(node, "function_name")))) {
     return Status::InvalidArgument("function " + ToLower(Text(node, "function_name")) +
                                    "() is not allowed in lake queries: it runs SQL of its own or reads the "
                                    "engine's catalog");

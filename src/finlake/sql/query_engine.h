@@ -178,8 +178,7 @@ class QueryEngine {
   std::vector<Scope> scopes_;
   bool utc_fast_path_ = true;
   int utc_calls_ = 0;                    // Calendar calls the last Rewrite changed.
-  std::map<std::string, std::string> cte_names_;
-  std::set<std::string> unsafe_functions_;  // engine::UnsafeScalarFunctions.  // Of the statement being rewritten: name -> renamed.
+  std::map<std::string, std::string> cte_names_;  // Of the statement being rewritten: name -> renamed.
   nlohmann::json select_template_;       // "SELECT 1" serialised (ExpressionName).
   // (token, scan SQL) of each table reference the statement being rewritten replaced.
   std::vector<std::pair<std::string, std::string>> scans_;

@@ -1,6 +1,5 @@
 #include "finlake/table/predicate.h"
 
-#include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -11,23 +10,6 @@ namespace finlake::table {
 namespace {
 
 using json = nlohmann::json;
-
-// DuckDB's VOLATILE functions (random(), uuid(), nextval(), ...): a write
-// evaluates its predicate more than once (to find the files, to rewrite them, to
-// check a concurrent append), and each evaluation must agree. Read once from the
-// engine, so that the list follows its version.
-Result<std::set<std::string>> VolatileFunctions(engine::Connection& connection) {
-  static std::mutex mutex;
-  static std::set<std::string> names;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (names.empty()) {
-    ASSIGN_OR_RETURN(auto result, connection.Query("SELECT DISTINCT lower(function_name) FROM duckdb_functions() "
-                                                   "WHERE stability = 'VOLATILE'"));
-    for (int64_t row = 0; row < result->row_count(); ++row) names.insert(result->GetString(0, row));
-    if (names.empty()) return Status::Internal("the engine lists no volatile functions");
-  }
-  return names;
-}
 
 // The first node under `node` that a predicate may not hold, and why; empty
 // when there is none.
@@ -103,9 +85,11 @@ Result<std::string> CheckedPredicate(engine::Connection& connection, const std::
     return refuse("must be one expression over the row's columns (a parenthesis closed early, or a clause such as "
                   "LIMIT, ORDER BY, GROUP BY or UNION after it)");
   }
-  ASSIGN_OR_RETURN(std::set<std::string> volatile_functions, VolatileFunctions(connection));
-  ASSIGN_OR_RETURN(std::set<std::string> unsafe_functions, engine::UnsafeScalarFunctions(connection));
-  if (std::string found = Forbidden(node["where_clause"], volatile_functions, unsafe_functions); !found.empty()) {
+  // A write evaluates its predicate more than once (to find the files, to
+  // rewrite them, to check a concurrent append): each evaluation must agree.
+  if (std::string found = Forbidden(node["where_clause"], engine::VolatileFunctions(),
+                                    engine::UnsafeScalarFunctions());
+      !found.empty()) {
     return refuse(found);
   }
   // The text as it is spliced must parse too: a clause the serialiser drops

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "finlake/engine/engine.h"
 #include "testing/test_env.h"
@@ -125,6 +126,32 @@ TEST(PreparedStatementTest, RunsAgainWithNewTextParameters) {
   }
   EXPECT_EQ(upper->Run({"abc", "abc"}).value()->GetString(0, 0), "ABC");
   EXPECT_FALSE(connection->Prepare("SELECT FROM WHERE").ok());
+}
+
+// The lists finlake refuses by name must cover what the linked DuckDB's catalog
+// says: an upgrade that adds a volatile function, or a macro over the catalog,
+// fails here until the list follows.
+TEST(FunctionListsTest, CoverTheLinkedDuckDbsCatalog) {
+  auto database = Database::Open({}).value();
+  auto connection = database->Connect().value();
+  auto names = [&](const std::string& where) {
+    std::set<std::string> found;
+    auto result = connection->Query("SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE " + where);
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    for (int64_t row = 0; result.ok() && row < (*result)->row_count(); ++row) found.insert((*result)->GetString(0, row));
+    return found;
+  };
+  const std::set<std::string> volatile_now = names("stability = 'VOLATILE'");
+  EXPECT_FALSE(volatile_now.empty());
+  for (const std::string& name : volatile_now) EXPECT_TRUE(VolatileFunctions().count(name)) << name;
+  const std::set<std::string> catalog_macros =
+      names("function_type = 'macro' AND regexp_matches(macro_definition, '\\bselect\\b', 'i')");
+  EXPECT_FALSE(catalog_macros.empty());
+  for (const std::string& name : catalog_macros) EXPECT_TRUE(UnsafeScalarFunctions().count(name)) << name;
+  for (const char* name : {"json_serialize_plan", "current_query"}) {
+    EXPECT_FALSE(names("lower(function_name) = '" + std::string(name) + "'").empty()) << name << " is gone";
+    EXPECT_TRUE(UnsafeScalarFunctions().count(name)) << name;
+  }
 }
 
 }  // namespace
