@@ -44,16 +44,36 @@ std::string Text(const json& node, const char* key) {
   return it != node.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-// Table functions that touch no files: the only ones a lake query may call.
-Status CheckTableFunction(const json& node) {
-  static const std::vector<std::string> kAllowed = {"range", "generate_series", "unnest"};
-  std::string function;
-  if (node.contains("function") && node["function"].is_object()) {
-    function = ToLower(Text(node["function"], "function_name"));
+// The checks on one node of a lake query's tree, made on the tree as typed
+// (RewriteNode) and on the printed rewrite parsed again (VerifyRewritten).
+Status CheckNode(const json& node) {
+  const std::string type = Text(node, "type");
+  const std::string kind = Text(node, "class");
+  if (type == "TABLE_FUNCTION") {
+    // Table functions that touch no files: the only ones a lake query may call.
+    static const std::vector<std::string> kAllowed = {"range", "generate_series", "unnest"};
+    std::string function;
+    if (node.contains("function") && node["function"].is_object()) {
+      function = ToLower(Text(node["function"], "function_name"));
+    }
+    if (std::find(kAllowed.begin(), kAllowed.end(), function) == kAllowed.end()) {
+      return Status::InvalidArgument("table function '" + function +
+                                     "' is not allowed in lake queries (allowed: range, generate_series, unnest)");
+    }
   }
-  if (std::find(kAllowed.begin(), kAllowed.end(), function) == kAllowed.end()) {
-    return Status::InvalidArgument("table function '" + function +
-                                   "' is not allowed in lake queries (allowed: range, generate_series, unnest)");
+  if (type == "SHOW_REF" && !Text(node, "table_name").empty()) {
+    // (SHOW TABLES), (DESCRIBE name): DuckDB's own catalog, not the lake's. The
+    // query forms, (DESCRIBE SELECT ...) and (SUMMARIZE t), are rewritten.
+    return Status::InvalidArgument("SHOW and DESCRIBE of a name read the query engine's catalog, not the lake's: "
+                                   "use `finlake tables` and `finlake describe TABLE`, or DESCRIBE/SUMMARIZE a query");
+  }
+  if (kind == "PARAMETER") {
+    return Status::InvalidArgument("a parameter ($1, ?, $name) has no value in `finlake sql`: write the value");
+  }
+  if (kind == "FUNCTION" && engine::UnsafeScalarFunctions().count(ToLower(Text(node, "function_name")))) {
+    return Status::InvalidArgument("function " + ToLower(Text(node, "function_name")) +
+                                   "() is not allowed in lake queries: it runs SQL of its own or reads the "
+                                   "engine's catalog");
   }
   return Status::Ok();
 }
@@ -433,14 +453,8 @@ Status QueryEngine::VerifyRewritten(const std::string& text) {
     if (type == "BASE_TABLE" && !(Text(node, "schema_name").empty() && Text(node, "catalog_name").empty() &&
                                   known.count(Text(node, "table_name")))) {
       status = refuse("a table it did not put there");
-    } else if (type == "TABLE_FUNCTION") {
-      status = CheckTableFunction(node);
-    } else if (type == "SHOW_REF" && !Text(node, "table_name").empty()) {
-      status = refuse("a SHOW of a name");
-    } else if (Text(node, "class") == "PARAMETER") {
-      status = refuse("a parameter");
-    } else if (Text(node, "class") == "FUNCTION" && engine::UnsafeScalarFunctions().count(ToLower(Text(node, "function_name")))) {
-      status = refuse("a function that runs SQL of its own");
+    } else {
+      status = CheckNode(node);
     }
     for (const auto& [key, child] : node.items()) walk(child);
   };
@@ -613,21 +627,7 @@ Status QueryEngine::RewriteNode(json& node, Ctes& ctes, PreparedQuery& out) {
     ctes.resize(scope);
     return Status::Ok();
   }
-  if (type == "SHOW_REF" && !Text(node, "table_name").empty()) {
-    // (SHOW TABLES), (DESCRIBE name): DuckDB's own catalog, not the lake's. The
-    // query forms, (DESCRIBE SELECT ...) and (SUMMARIZE t), are rewritten below.
-    return Status::InvalidArgument("SHOW and DESCRIBE of a name read the query engine's catalog, not the lake's: "
-                                   "use `finlake tables` and `finlake describe TABLE`, or DESCRIBE/SUMMARIZE a query");
-  }
-  if (type == "TABLE_FUNCTION") RETURN_IF_ERROR(CheckTableFunction(node));
-  if (Text(node, "class") == "PARAMETER") {
-    return Status::InvalidArgument("a parameter ($1, ?, $name) has no value in `finlake sql`: write the value");
-  }
-  if (Text(node, "class") == "FUNCTION" && engine::UnsafeScalarFunctions().count(ToLower(Text(node, "function_name")))) {
-    return Status::InvalidArgument("function " + ToLower(Text(node, "function_name")) +
-                                   "() is not allowed in lake queries: it runs SQL of its own or reads the "
-                                   "engine's catalog");
-  }
+  RETURN_IF_ERROR(CheckNode(node));
   if (Text(node, "class") == "STAR" && !IsPlainIdentifier(Text(node, "relation_name"))) {
     // DuckDB prints the qualifier of `"t x".*` without its quotes.
     return Status::InvalidArgument("a star qualified by a name that needs quotes (\"" + Text(node, "relation_name") +
